@@ -1,0 +1,143 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/secrets"
+)
+
+// DefaultDir is where the stack is generated unless told otherwise.
+const DefaultDir = "monitoring"
+
+type generateOptions struct {
+	f     *Factory
+	Out   string
+	Check bool
+	Diff  bool
+}
+
+func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Command {
+	opts := &generateOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "generate",
+		Short: "Write every file of the stack from the spec",
+		Long: `Render prometheus.yml, the rule files, alertmanager.yml, Grafana's
+provisioning and dashboards, docker-compose.yml and .env.example from
+spec/investiq.go into --out. Output is byte-identical on every run and every
+file is written atomically. On first run it also creates .env (mode 0600)
+with random passwords; .env is never overwritten and never printed.
+
+With --check nothing is written: the command exits 1 and lists every file
+that differs from what the spec renders (the drift check for CI).`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Diff && !opts.Check {
+				return fmt.Errorf("%w: --diff goes with --check", errUsage)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return generateRun(opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "directory to write the stack into")
+	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
+	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
+	return cmd
+}
+
+func generateRun(opts *generateOptions) error {
+	io := opts.f.IO
+	s, err := opts.f.LoadSpec()
+	if err != nil {
+		return err
+	}
+	files, err := render.Render(s)
+	if err != nil {
+		return err
+	}
+	if err := render.UsableDir(opts.Out); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	drifts, err := render.Check(opts.Out, files)
+	if err != nil {
+		return err
+	}
+	if opts.Check {
+		for _, d := range drifts {
+			fmt.Fprintf(io.Out, "%s: %s\n", filepath.Join(opts.Out, filepath.FromSlash(d.Path)), d.Reason)
+			if opts.Diff && d.Diff != "" {
+				fmt.Fprint(io.Out, d.Diff)
+			}
+		}
+		if len(drifts) > 0 {
+			return Exit(ExitError, fmt.Errorf("%d of %d files differ from the spec: run `investiq-mon generate --out %s` to update them", len(drifts), len(files), opts.Out))
+		}
+		fmt.Fprintf(io.ErrOut, "%d files match the spec\n", len(files))
+		return nil
+	}
+
+	// Only changed files are rewritten, so unchanged ones keep their mtime
+	// and nothing that watches them wakes up for nothing.
+	changed := map[string]bool{}
+	for _, d := range drifts {
+		changed[d.Path] = true
+	}
+	var toWrite []render.File
+	for _, f := range files {
+		if changed[f.Path] {
+			toWrite = append(toWrite, f)
+		}
+	}
+	if err := render.Write(opts.Out, toWrite); err != nil {
+		return err
+	}
+	for _, f := range toWrite {
+		fmt.Fprintf(io.ErrOut, "wrote %s\n", filepath.Join(opts.Out, filepath.FromSlash(f.Path)))
+	}
+	fmt.Fprintf(io.ErrOut, "%d files in %s, %d changed\n", len(files), opts.Out, len(toWrite))
+
+	res, err := secrets.Ensure(opts.Out, s)
+	if err != nil {
+		return fmt.Errorf("%s: %w", filepath.Join(opts.Out, secrets.FileName), err)
+	}
+	envPath := filepath.Join(opts.Out, secrets.FileName)
+	switch {
+	case res.Created:
+		fmt.Fprintf(io.ErrOut, "created %s (mode 0600) with random passwords; it is never printed or overwritten\n", envPath)
+	case len(res.Updated) > 0:
+		fmt.Fprintf(io.ErrOut, "updated %s: set %v\n", envPath, res.Updated)
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(io.ErrOut, "warning:", w)
+	}
+	if msg := gitIgnoreProblem(envPath); msg != "" {
+		fmt.Fprintln(io.ErrOut, "warning:", msg)
+	}
+	return nil
+}
+
+// gitIgnoreProblem says so when .env sits in a git work tree that would
+// commit it.
+func gitIgnoreProblem(envPath string) string {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		return ""
+	}
+	dir := filepath.Dir(envPath)
+	if err := exec.Command(git, "-C", dir, "rev-parse", "--is-inside-work-tree").Run(); err != nil {
+		return "" // not in a git work tree
+	}
+	err = exec.Command(git, "-C", dir, "check-ignore", "-q", filepath.Base(envPath)).Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) && ee.ExitCode() == 1 {
+		return envPath + " is not ignored by git: add it to .gitignore so its secrets are never committed"
+	}
+	return ""
+}

@@ -1,0 +1,204 @@
+package render
+
+import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/investiq/investiq-mon/spec"
+)
+
+// Container paths of the compose stack.
+const (
+	promConfigDir   = "/etc/prometheus"
+	promDataDir     = "/prometheus"
+	amConfigDir     = "/etc/alertmanager"
+	amDataDir       = "/alertmanager"
+	grafanaProvDir  = "/etc/grafana/provisioning"
+	grafanaDataDir  = "/var/lib/grafana"
+	composeProfile  = "monitoring"
+	webConfigName   = "web_config"
+	BcryptEnv       = "INVESTIQ_STACK_PASSWORD_BCRYPT"
+	GrafanaUserEnv  = "GRAFANA_ADMIN_USER"
+	StackUserEnv    = "INVESTIQ_STACK_USER"
+	ComposeProfile  = composeProfile
+	PrometheusName  = "prometheus"
+	AlertmanagerSvc = "alertmanager"
+	GrafanaSvc      = "grafana"
+)
+
+type composeFile struct {
+	Name     string                    `yaml:"name"`
+	Services map[string]composeService `yaml:"services"`
+	Networks map[string]composeNetwork `yaml:"networks"`
+	Volumes  map[string]struct{}       `yaml:"volumes"`
+	Secrets  map[string]composeSecret  `yaml:"secrets"`
+	Configs  map[string]composeConfig  `yaml:"configs"`
+}
+
+type composeService struct {
+	Image         string                      `yaml:"image"`
+	ContainerName string                      `yaml:"container_name"`
+	Profiles      []string                    `yaml:"profiles"`
+	Restart       string                      `yaml:"restart"`
+	Command       []string                    `yaml:"command,omitempty"`
+	Environment   map[string]string           `yaml:"environment,omitempty"`
+	Ports         []string                    `yaml:"ports"`
+	Volumes       []string                    `yaml:"volumes"`
+	Secrets       []string                    `yaml:"secrets,omitempty"`
+	Configs       []composeConfigRef          `yaml:"configs,omitempty"`
+	Networks      []string                    `yaml:"networks"`
+	DependsOn     map[string]composeCondition `yaml:"depends_on,omitempty"`
+	Healthcheck   composeHealthcheck          `yaml:"healthcheck"`
+}
+
+type composeConfigRef struct {
+	Source string `yaml:"source"`
+	Target string `yaml:"target"`
+}
+
+type composeCondition struct {
+	Condition string `yaml:"condition"`
+}
+
+type composeHealthcheck struct {
+	Test        []string `yaml:"test"`
+	Interval    string   `yaml:"interval"`
+	Timeout     string   `yaml:"timeout"`
+	Retries     int      `yaml:"retries"`
+	StartPeriod string   `yaml:"start_period"`
+}
+
+type composeNetwork struct {
+	Name string `yaml:"name"`
+}
+
+// Secrets come from .env through the environment, so compose writes them
+// into the containers at /run/secrets and no secret file sits on the host
+// with ownership the container users (nobody, grafana) cannot read.
+type composeSecret struct {
+	Environment string `yaml:"environment"`
+}
+
+type composeConfig struct {
+	Content string `yaml:"content"`
+}
+
+func health(test ...string) composeHealthcheck {
+	return composeHealthcheck{Test: test, Interval: "10s", Timeout: "5s", Retries: 6, StartPeriod: "20s"}
+}
+
+// PrometheusArgs are the flags Prometheus runs with, in both backends.
+// The admin API (snapshots for backup) is on, but only ever behind basic
+// auth on a loopback-published port.
+func PrometheusArgs(s *spec.Spec, configFile, dataDir string) []string {
+	return []string{
+		"--config.file=" + configFile,
+		"--storage.tsdb.path=" + dataDir,
+		"--storage.tsdb.retention.time=" + dur(s.Retention),
+		"--web.config.file=" + s.WebConfigFile,
+		"--web.enable-lifecycle",
+		"--web.enable-admin-api",
+	}
+}
+
+// AlertmanagerArgs are the flags Alertmanager runs with, in both backends.
+func AlertmanagerArgs(s *spec.Spec, configFile, dataDir string) []string {
+	return []string{
+		"--config.file=" + configFile,
+		"--storage.path=" + dataDir,
+		"--web.config.file=" + s.WebConfigFile,
+		"--web.external-url=" + s.ExternalURL,
+	}
+}
+
+// WebConfig is the web config file Prometheus and Alertmanager load: the
+// stack user with a bcrypt hash, never the password.
+func WebConfig(user, bcryptHash string) ([]byte, error) {
+	return yaml.Marshal(map[string]any{"basic_auth_users": map[string]string{user: bcryptHash}})
+}
+
+func renderCompose(s *spec.Spec) ([]File, error) {
+	publish := func(host, container int) []string {
+		return []string{fmt.Sprintf("%s:%d:%d", s.PublishAddress, host, container)}
+	}
+	var receiverSecrets []string
+	secrets := map[string]composeSecret{}
+	for _, sec := range s.Secrets() {
+		secrets[sec.File] = composeSecret{Environment: sec.Env}
+		if sec.File != spec.SecretStackPassword && sec.File != spec.SecretGrafanaPassword {
+			receiverSecrets = append(receiverSecrets, sec.File)
+		}
+	}
+	webConfig, err := WebConfig("${"+StackUserEnv+":-"+s.StackUser+"}", "${"+BcryptEnv+":?run investiq-mon generate to create .env}")
+	if err != nil {
+		return nil, err
+	}
+	webRef := []composeConfigRef{{Source: webConfigName, Target: s.WebConfigFile}}
+	nets := []string{s.Network}
+
+	cf := composeFile{
+		Name: s.Project,
+		Services: map[string]composeService{
+			PrometheusName: {
+				Image: s.Images.Prometheus, ContainerName: s.Project + "-prometheus",
+				Profiles: []string{composeProfile}, Restart: "unless-stopped",
+				Command:  PrometheusArgs(s, promConfigDir+"/prometheus.yml", promDataDir),
+				Ports:    publish(s.Ports.Prometheus, 9090),
+				Volumes:  []string{"./prometheus:" + promConfigDir + ":ro", "prometheus_data:" + promDataDir},
+				Secrets:  []string{spec.SecretStackPassword},
+				Configs:  webRef,
+				Networks: nets,
+				Healthcheck: health("CMD", "promtool", "check", "healthy", "--url=http://localhost:9090",
+					"--http.config.file="+promConfigDir+"/promtool-http.yml"),
+			},
+			AlertmanagerSvc: {
+				Image: s.Images.Alertmanager, ContainerName: s.Project + "-alertmanager",
+				Profiles: []string{composeProfile}, Restart: "unless-stopped",
+				Command:  AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir),
+				Ports:    publish(s.Ports.Alertmanager, 9093),
+				Volumes:  []string{"./alertmanager:" + amConfigDir + ":ro", "alertmanager_data:" + amDataDir},
+				Secrets:  receiverSecrets,
+				Configs:  webRef,
+				Networks: nets,
+				Healthcheck: health("CMD", "amtool", "--alertmanager.url=http://localhost:9093",
+					"--http.config.file="+amConfigDir+"/amtool-http.yml", "config", "show"),
+			},
+			GrafanaSvc: {
+				Image: s.Images.Grafana, ContainerName: s.Project + "-grafana",
+				Profiles: []string{composeProfile}, Restart: "unless-stopped",
+				Environment: map[string]string{
+					"GF_SECURITY_ADMIN_USER": "${" + GrafanaUserEnv + ":-admin}",
+					// Read once, when Grafana first starts with an empty
+					// database; afterwards use `investiq-mon grafana reset-password`.
+					"GF_SECURITY_ADMIN_PASSWORD__FILE": s.SecretPath(spec.SecretGrafanaPassword),
+					"GF_USERS_ALLOW_SIGN_UP":           "false",
+					"GF_AUTH_ANONYMOUS_ENABLED":        "false",
+					"GF_ANALYTICS_REPORTING_ENABLED":   "false",
+				},
+				Ports: publish(s.Ports.Grafana, 3000),
+				Volumes: []string{
+					"./grafana/provisioning:" + grafanaProvDir + ":ro",
+					"./" + DashboardsDir + ":" + s.GrafanaDashboardsDir + ":ro",
+					"grafana_data:" + grafanaDataDir,
+				},
+				Secrets:     []string{spec.SecretStackPassword, spec.SecretGrafanaPassword},
+				Networks:    nets,
+				DependsOn:   map[string]composeCondition{PrometheusName: {Condition: "service_healthy"}},
+				Healthcheck: health("CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:3000/api/health"),
+			},
+		},
+		Networks: map[string]composeNetwork{s.Network: {Name: s.Network}},
+		Volumes:  map[string]struct{}{"prometheus_data": {}, "alertmanager_data": {}, "grafana_data": {}},
+		Secrets:  secrets,
+		Configs:  map[string]composeConfig{webConfigName: {Content: string(webConfig)}},
+	}
+	f, err := yamlFile(ComposeFile, fmt.Sprintf("Monitoring stack for %s: docker compose --profile %s up -d --wait", s.Project, composeProfile), cf)
+	if err != nil {
+		return nil, err
+	}
+	return []File{f}, nil
+}
+
+// ServiceNames are the compose services of the stack.
+func ServiceNames() []string { return []string{PrometheusName, AlertmanagerSvc, GrafanaSvc} }

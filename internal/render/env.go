@@ -1,0 +1,31 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/investiq/investiq-mon/spec"
+)
+
+// renderEnvExample documents every variable .env holds, with no values:
+// `generate` creates the real .env (mode 0600) once, with random passwords.
+func renderEnvExample(s *spec.Spec) ([]File, error) {
+	var b strings.Builder
+	b.WriteString(header("Variables of the monitoring stack. Copy to .env (mode 0600) or let `investiq-mon generate` create it."))
+	fmt.Fprintf(&b, "\n# Basic-auth user of Prometheus and Alertmanager.\n%s=%s\n", StackUserEnv, s.StackUser)
+	fmt.Fprintf(&b, "\n# Grafana admin user.\n%s=admin\n", GrafanaUserEnv)
+	for _, sec := range s.Secrets() {
+		fmt.Fprintf(&b, "\n# %s\n%s=\n", sec.Help, sec.Env)
+	}
+	fmt.Fprintf(&b, "\n# bcrypt hash of INVESTIQ_STACK_PASSWORD for the servers' web config; single-quoted.\n%s=\n", BcryptEnv)
+	return []File{{Path: EnvExample, Data: []byte(b.String()), Mode: 0o644}}, nil
+}
+
+// renderGitIgnore keeps the secrets out of git even when the repository's
+// own .gitignore forgets them.
+func renderGitIgnore(s *spec.Spec) ([]File, error) {
+	var b strings.Builder
+	b.WriteString(header("Files beside the generated stack that must never be committed."))
+	b.WriteString(".env\n.env.*\n!.env.example\nsecrets/\n")
+	return []File{{Path: GitIgnore, Data: []byte(b.String()), Mode: 0o644}}, nil
+}

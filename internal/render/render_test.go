@@ -1,0 +1,233 @@
+package render_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/common/promslog"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/testutil"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// renderTo renders the default spec into a fresh directory.
+func renderTo(t *testing.T) (string, []render.File) {
+	t.Helper()
+	files, err := render.Render(spec.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := render.Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	return dir, files
+}
+
+func TestGolden(t *testing.T) {
+	files, err := render.Render(spec.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "golden")
+	if *update {
+		os.RemoveAll(golden)
+		if err := render.Write(golden, files); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range files {
+		t.Run(f.Path, func(t *testing.T) {
+			want, err := os.ReadFile(filepath.Join(golden, filepath.FromSlash(f.Path)))
+			if err != nil {
+				t.Fatalf("%v\nrun `go test ./internal/render -update` to create the golden file", err)
+			}
+			if !bytes.Equal(want, f.Data) {
+				drifts, _ := render.Check(golden, []render.File{f})
+				diff := ""
+				if len(drifts) > 0 {
+					diff = drifts[0].Diff
+				}
+				t.Errorf("%s differs from its golden file; if the change is intended run `go test ./internal/render -update`\n%s", f.Path, diff)
+			}
+		})
+	}
+}
+
+func TestRenderIsDeterministic(t *testing.T) {
+	a, err := render.Render(spec.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		b, err := render.Render(spec.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a) != len(b) {
+			t.Fatalf("run %d rendered %d files, first run %d", i, len(b), len(a))
+		}
+		for j := range a {
+			if a[j].Path != b[j].Path || !bytes.Equal(a[j].Data, b[j].Data) {
+				t.Fatalf("run %d: %s differs from the first run", i, a[j].Path)
+			}
+		}
+	}
+}
+
+func TestEveryFileSaysItIsGenerated(t *testing.T) {
+	files, err := render.Render(spec.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if !bytes.Contains(f.Data, []byte(render.Command)) {
+			t.Errorf("%s does not name %q as its generator", f.Path, render.Command)
+		}
+	}
+}
+
+func TestRenderedFilesLoadThroughUpstreamParsers(t *testing.T) {
+	dir, _ := renderTo(t)
+	t.Run("prometheus.yml loads with config.LoadFile", func(t *testing.T) {
+		cfg, err := promconfig.LoadFile(filepath.Join(dir, render.PrometheusConfig), false, promslog.NewNopLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		jobs := map[string]bool{}
+		for _, sc := range cfg.ScrapeConfigs {
+			jobs[sc.JobName] = true
+		}
+		for _, j := range []string{spec.JobAPI, spec.JobML, spec.JobPrometheus, spec.JobAlertmanager} {
+			if !jobs[j] {
+				t.Errorf("job %s missing from prometheus.yml", j)
+			}
+		}
+		if got := cfg.GlobalConfig.EvaluationInterval; got != model.Duration(10e9) {
+			t.Errorf("evaluation_interval = %v, want 10s", got)
+		}
+	})
+	t.Run("alert rules load with rulefmt and every expr parses", func(t *testing.T) {
+		groups, errs := rulefmt.ParseFile(filepath.Join(dir, render.AlertRules), false, model.UTF8Validation, parser.NewParser(parser.Options{}), promslog.NewNopLogger())
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		n := 0
+		for _, g := range groups.Groups {
+			n += len(g.Rules)
+		}
+		if n != len(spec.Default().Alerts) {
+			t.Errorf("%d rules rendered, spec has %d alerts", n, len(spec.Default().Alerts))
+		}
+	})
+	t.Run("alertmanager.yml loads with config.LoadFile", func(t *testing.T) {
+		cfg, err := amconfig.LoadFile(filepath.Join(dir, render.AlertmanagerConfig))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Route.Receiver != "discord" || len(cfg.Receivers) != 5 {
+			t.Errorf("route receiver %q, %d receivers; want discord and 5", cfg.Route.Receiver, len(cfg.Receivers))
+		}
+	})
+	t.Run("docker-compose.yml validates with compose-go", func(t *testing.T) {
+		env := filepath.Join(dir, "test.env")
+		if err := os.WriteFile(env, []byte("INVESTIQ_STACK_PASSWORD_BCRYPT='$2a$10$abcdefghijklmnopqrstuv'\nINVESTIQ_STACK_PASSWORD=x\nGRAFANA_ADMIN_PASSWORD=y\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		opts, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)},
+			cli.WithWorkingDirectory(dir), cli.WithEnvFiles(env), cli.WithDotEnv, cli.WithProfiles([]string{render.ComposeProfile}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := opts.LoadProject(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range render.ServiceNames() {
+			svc, ok := p.Services[name]
+			if !ok {
+				t.Errorf("service %s missing under profile %s", name, render.ComposeProfile)
+				continue
+			}
+			for _, port := range svc.Ports {
+				if port.HostIP != "127.0.0.1" {
+					t.Errorf("service %s publishes %s on %q, want 127.0.0.1", name, port.Published, port.HostIP)
+				}
+			}
+			if svc.HealthCheck == nil {
+				t.Errorf("service %s has no healthcheck", name)
+			}
+		}
+		web := p.Configs["web_config"].Content
+		if !strings.Contains(web, "$2a$10$abcdefghijklmnopqrstuv") {
+			t.Errorf("web config content did not take the bcrypt hash from .env: %q", web)
+		}
+		if got := p.Services["grafana"].Ports[0].Published; got != "3001" {
+			t.Errorf("grafana published on %s, want 3001", got)
+		}
+	})
+}
+
+// The real tools at the pinned versions, as a user or CI would run them.
+func TestRenderedFilesPassPromtoolAndAmtool(t *testing.T) {
+	promtool := testutil.Bin(t, "promtool")
+	amtool := testutil.Bin(t, "amtool")
+	dir, _ := renderTo(t)
+	for _, tc := range []struct {
+		name string
+		cmd  *exec.Cmd
+	}{
+		{"promtool check config", exec.Command(promtool, "check", "config", "--syntax-only", filepath.Join(dir, render.PrometheusConfig))},
+		{"promtool check rules", exec.Command(promtool, "check", "rules", filepath.Join(dir, render.AlertRules))},
+		{"amtool check-config", exec.Command(amtool, "check-config", filepath.Join(dir, render.AlertmanagerConfig))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := tc.cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s failed: %v\n%s", tc.name, err, out)
+			}
+		})
+	}
+}
+
+// Alertmanager and Prometheus configs name secret files, never secrets:
+// each integration must use its *_file form.
+func TestSecretsAreReadFromFiles(t *testing.T) {
+	files, err := render.Render(spec.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inline := regexp.MustCompile(`(?m)^\s*-?\s*(password|webhook_url|api_url|routing_key|auth_password|url|service_key|bot_token):`)
+	checked := 0
+	for _, f := range files {
+		if f.Path != render.AlertmanagerConfig && f.Path != render.PrometheusConfig {
+			continue
+		}
+		checked++
+		if m := inline.Find(f.Data); m != nil {
+			t.Errorf("%s holds an inline secret field %q; use the *_file form", f.Path, strings.TrimSpace(string(m)))
+		}
+		if !bytes.Contains(f.Data, []byte("_file: /run/secrets/")) {
+			t.Errorf("%s reads no secret from /run/secrets", f.Path)
+		}
+	}
+	if checked != 2 {
+		t.Fatalf("checked %d files, want 2", checked)
+	}
+}

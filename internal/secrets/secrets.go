@@ -1,0 +1,295 @@
+// Package secrets keeps the stack's secrets in one place: the .env file
+// beside the generated compose file, mode 0600, never overwritten once
+// created and never printed. Compose hands its values to the containers as
+// secret files; the local backend writes the same files into its own 0700
+// state directory. Nothing else in the tree ever holds a secret.
+package secrets
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/compose-spec/compose-go/v2/dotenv"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+// FileName is the env file compose reads from the project directory.
+const FileName = ".env"
+
+// Mode of every file that holds a secret.
+const Mode fs.FileMode = 0o600
+
+// ErrNoEnv is returned by Load when .env does not exist yet.
+var ErrNoEnv = errors.New(".env not found: run `investiq-mon generate` to create it")
+
+// Env is the parsed .env file.
+type Env struct {
+	Path string
+	vals map[string]string
+}
+
+// Get returns a variable's value, or "" when it is not set.
+func (e *Env) Get(key string) string { return e.vals[key] }
+
+// StackUser is the basic-auth user of Prometheus and Alertmanager.
+func (e *Env) StackUser(s *spec.Spec) string {
+	if u := e.Get(render.StackUserEnv); u != "" {
+		return u
+	}
+	return s.StackUser
+}
+
+// StackPassword is the basic-auth password of Prometheus and Alertmanager.
+func (e *Env) StackPassword() string { return e.Get("INVESTIQ_STACK_PASSWORD") }
+
+// Values returns every secret value in .env, for leak checks: a value that
+// shows up in a log, a manifest or a generated file is a leak.
+func (e *Env) Values(s *spec.Spec) []string {
+	var out []string
+	for _, sec := range s.Secrets() {
+		if v := e.Get(sec.Env); v != "" {
+			out = append(out, v)
+		}
+	}
+	if v := e.Get(render.BcryptEnv); v != "" {
+		out = append(out, v)
+	}
+	return out
+}
+
+// Load reads dir/.env.
+func Load(dir string) (*Env, error) {
+	p := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", p, ErrNoEnv)
+	}
+	if err != nil {
+		return nil, err
+	}
+	vals, err := dotenv.UnmarshalBytesWithLookup(data, func(string) (string, bool) { return "", false })
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	return &Env{Path: p, vals: vals}, nil
+}
+
+// NewPassword returns a random password of 32 URL-safe characters
+// (192 bits), safe to put unquoted in .env and in a URL.
+func NewPassword() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Result says what Ensure did, for the user; it never holds a value.
+type Result struct {
+	Created bool
+	// Updated lists the variables Ensure set in an existing .env.
+	Updated []string
+	// Warnings are problems the user should fix (a readable .env, a
+	// Grafana password of admin).
+	Warnings []string
+}
+
+// Ensure makes sure dir/.env exists with every variable the stack needs.
+// A new .env gets random passwords; an existing one keeps every value and
+// only gains what is missing, and the bcrypt hash follows the stack
+// password when someone changes it by hand.
+func Ensure(dir string, s *spec.Spec) (Result, error) {
+	var res Result
+	p := filepath.Join(dir, FileName)
+	env, err := Load(dir)
+	switch {
+	case errors.Is(err, ErrNoEnv):
+		res.Created = true
+		env = &Env{Path: p, vals: map[string]string{}}
+	case err != nil:
+		return res, err
+	default:
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is mode %04o: other users can read its secrets; run chmod 600 %s", p, fi.Mode().Perm(), p))
+		}
+	}
+	set := map[string]string{}
+	setIfEmpty := func(key, value string) {
+		if env.Get(key) == "" {
+			set[key] = value
+		}
+	}
+	setIfEmpty(render.StackUserEnv, s.StackUser)
+	setIfEmpty(render.GrafanaUserEnv, "admin")
+	for _, sec := range s.Secrets() {
+		if _, ok := env.vals[sec.Env]; ok {
+			continue
+		}
+		v := ""
+		if sec.Generated {
+			if v, err = NewPassword(); err != nil {
+				return res, err
+			}
+		}
+		set[sec.Env] = v
+	}
+	pw := env.Get("INVESTIQ_STACK_PASSWORD")
+	if v, ok := set["INVESTIQ_STACK_PASSWORD"]; ok {
+		pw = v
+	}
+	if pw != "" {
+		hash := env.Get(render.BcryptEnv)
+		if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
+			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+			if err != nil {
+				return res, err
+			}
+			set[render.BcryptEnv] = string(h)
+		}
+	}
+	if env.Get("GRAFANA_ADMIN_PASSWORD") == "admin" {
+		res.Warnings = append(res.Warnings, "GRAFANA_ADMIN_PASSWORD in "+p+" is admin: `investiq-mon up` refuses it without --insecure-dev")
+	}
+	if len(set) == 0 {
+		return res, nil
+	}
+	if !res.Created {
+		res.Updated = orderedKeys(s, set)
+	}
+	return res, env.update(s, set, res.Created)
+}
+
+// Set changes one variable in .env, keeping every other line as it was.
+func (e *Env) Set(s *spec.Spec, key, value string) error {
+	return e.update(s, map[string]string{key: value}, false)
+}
+
+var lineKey = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=`)
+
+// update rewrites .env atomically with the given variables set: existing
+// lines are edited in place, new ones appended (a new file gets comments
+// from the spec).
+func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
+	for k, v := range set {
+		if err := checkValue(v); err != nil {
+			return fmt.Errorf("%s: %w", k, err)
+		}
+	}
+	var out bytes.Buffer
+	if fresh {
+		out.WriteString("# Secrets of the monitoring stack, created by `investiq-mon generate`.\n")
+		out.WriteString("# Mode 0600; ignored by git; never printed. See .env.example for what each is.\n")
+	} else {
+		data, err := os.ReadFile(e.Path)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := lineKey.FindStringSubmatch(line); m != nil {
+				if v, ok := set[m[1]]; ok {
+					line = m[1] + "=" + quote(v)
+					delete(set, m[1])
+				}
+			}
+			out.WriteString(line + "\n")
+		}
+	}
+	for _, k := range orderedKeys(s, set) {
+		fmt.Fprintf(&out, "%s=%s\n", k, quote(set[k]))
+		e.vals[k] = set[k]
+	}
+	if err := render.WriteFileAtomic(e.Path, out.Bytes(), Mode); err != nil {
+		return err
+	}
+	loaded, err := Load(filepath.Dir(e.Path))
+	if err != nil {
+		return err
+	}
+	e.vals = loaded.vals
+	return nil
+}
+
+// orderedKeys lists keys in the order .env.example documents them.
+func orderedKeys(s *spec.Spec, set map[string]string) []string {
+	order := []string{render.StackUserEnv, render.GrafanaUserEnv}
+	for _, sec := range s.Secrets() {
+		order = append(order, sec.Env)
+	}
+	order = append(order, render.BcryptEnv)
+	var out []string
+	seen := map[string]bool{}
+	for _, k := range order {
+		if _, ok := set[k]; ok && !seen[k] {
+			out = append(out, k)
+			seen[k] = true
+		}
+	}
+	var rest []string
+	for k := range set {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(out, rest...)
+}
+
+var plainValue = regexp.MustCompile(`^[A-Za-z0-9_./:@+-]*$`)
+
+// quote single-quotes values that compose would otherwise interpolate
+// (bcrypt hashes are full of $). Single-quoted dotenv values cannot hold a
+// single quote, so checkValue refuses those first.
+func quote(v string) string {
+	if plainValue.MatchString(v) {
+		return v
+	}
+	return "'" + v + "'"
+}
+
+// ErrUnstorable is returned for a value .env cannot hold verbatim.
+var ErrUnstorable = errors.New("value cannot be stored in .env: it holds a single quote or a line break")
+
+func checkValue(v string) error {
+	if strings.ContainsAny(v, "'\n\r") {
+		return ErrUnstorable
+	}
+	return nil
+}
+
+// WriteFiles materialises the secrets as files under dir (mode 0700, files
+// 0600), the way compose does at /run/secrets, plus the web config with the
+// bcrypt hash: what the local backend's processes read.
+func (e *Env) WriteFiles(s *spec.Spec, dir, webConfig string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	for _, sec := range s.Secrets() {
+		if err := render.WriteFileAtomic(filepath.Join(dir, sec.File), []byte(e.Get(sec.Env)), Mode); err != nil {
+			return err
+		}
+	}
+	web, err := render.WebConfig(e.StackUser(s), e.Get(render.BcryptEnv))
+	if err != nil {
+		return err
+	}
+	return render.WriteFileAtomic(webConfig, web, Mode)
+}

@@ -1,0 +1,365 @@
+package spec
+
+import "time"
+
+// This file is InvestIQ's monitoring stack, read top to bottom: what the API
+// exposes, how it is scraped, when someone is paged, where the page goes and
+// what the dashboard shows. To add a metric, alert or panel, edit it here and
+// run `investiq-mon generate`; `investiq-mon validate` and `make test` then
+// tell you whether everything still fits together.
+
+// Settings are the knobs that differ between deployments. The zero value
+// of each field means "InvestIQ's default".
+type Settings struct {
+	// APIAddress is where the API's /metrics is scraped (api-server:3000).
+	APIAddress string
+	// MLAddress is the ML signal-models service (ml-service:8000).
+	MLAddress string
+	// Retention of Prometheus samples (15 days).
+	Retention time.Duration
+	// APIScrapeInterval (10s), MLScrapeInterval (30s) and
+	// EvaluationInterval (10s). Tests shorten them to see alerts fire in
+	// seconds without touching any rule.
+	APIScrapeInterval  time.Duration
+	MLScrapeInterval   time.Duration
+	EvaluationInterval time.Duration
+	// PrometheusAddress and AlertmanagerAddress are how the stack reaches
+	// its own servers (prometheus:9090, alertmanager:9093).
+	PrometheusAddress   string
+	AlertmanagerAddress string
+	// PublishAddress is the host address for published ports (127.0.0.1).
+	PublishAddress string
+}
+
+func (s Settings) withDefaults() Settings {
+	def := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	defd := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&s.APIAddress, "api-server:3000")
+	def(&s.MLAddress, "ml-service:8000")
+	def(&s.PrometheusAddress, "prometheus:9090")
+	def(&s.AlertmanagerAddress, "alertmanager:9093")
+	def(&s.PublishAddress, "127.0.0.1")
+	defd(&s.Retention, 15*24*time.Hour)
+	defd(&s.APIScrapeInterval, 10*time.Second)
+	defd(&s.MLScrapeInterval, 30*time.Second)
+	defd(&s.EvaluationInterval, 10*time.Second)
+	return s
+}
+
+// Job names, used in alert expressions and the ML/API health panels.
+const (
+	JobAPI          = "investiq-api"
+	JobML           = "ml-service"
+	JobPrometheus   = "prometheus"
+	JobAlertmanager = "alertmanager"
+)
+
+// InvestIQ returns the stack for the given settings.
+func InvestIQ(set Settings) *Spec {
+	set = set.withDefaults()
+	return &Spec{
+		Project:            "investiq",
+		Metrics:            investiqMetrics(),
+		Jobs:               investiqJobs(set),
+		EvaluationInterval: set.EvaluationInterval,
+		Retention:          set.Retention,
+		RuleGroup:          "investiq.alerts",
+		Alerts:             investiqAlerts(),
+		SLOs:               investiqSLOs(),
+		Receivers:          investiqReceivers(),
+		Routing:            investiqRouting(),
+		DatasourceUID:      "investiq-prometheus",
+		Dashboards:         []Dashboard{overviewDashboard()},
+		Ports:              Ports{Prometheus: 9090, Alertmanager: 9093, Grafana: 3001},
+		Images: Images{
+			Prometheus:   "prom/prometheus:v3.16.0",
+			Alertmanager: "prom/alertmanager:v0.31.1",
+			Grafana:      "grafana/grafana:12.3.0",
+		},
+		PublishAddress: set.PublishAddress,
+		StackUser:      "investiq",
+		RunbookURL:     "RUNBOOK.md",
+		ExternalURL:    "http://localhost:9093",
+		SecretsDir:     "/run/secrets",
+		WebConfigFile:  "/etc/investiq/web.yml",
+		Network:        "investiq",
+
+		PrometheusURL:        "http://" + set.PrometheusAddress,
+		AlertmanagerURL:      "http://" + set.AlertmanagerAddress,
+		GrafanaDashboardsDir: "/etc/grafana/dashboards",
+	}
+}
+
+// Default is InvestIQ's stack with every default setting.
+func Default() *Spec { return InvestIQ(Settings{}) }
+
+// ---- Metrics: what the API exposes at /metrics -----------------------------
+
+var dependencies = []string{"database", "redis", "polygon", "alpaca", "ml_service"}
+
+func investiqMetrics() []Metric {
+	return []Metric{
+		{
+			Name: "investiq_requests_total", Type: Counter, Unit: "requests", Job: JobAPI,
+			Help:   "Total number of requests by endpoint.",
+			Labels: []Label{{Name: "endpoint", Help: "Route template, e.g. /api/analyze/:symbol."}},
+		},
+		{
+			Name: "investiq_request_duration_milliseconds", Type: Histogram, Unit: "milliseconds", Job: JobAPI,
+			Help:    "Request latency distribution in milliseconds.",
+			Labels:  []Label{{Name: "endpoint", Help: "Route template."}},
+			Buckets: []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000},
+		},
+		{
+			Name: "investiq_errors_total", Type: Counter, Unit: "errors", Job: JobAPI,
+			Help:   "Total number of errors by type.",
+			Labels: []Label{{Name: "type", Help: "Error class, e.g. database, upstream, validation."}},
+		},
+		{
+			Name: "investiq_active_connections", Type: Gauge, Job: JobAPI,
+			Help: "Current active WebSocket and HTTP connections.",
+		},
+		{
+			Name: "investiq_trades_total", Type: Counter, Unit: "trades", Job: JobAPI,
+			Help: "Total trades executed.",
+		},
+		{
+			Name: "investiq_analyses_total", Type: Counter, Unit: "analyses", Job: JobAPI,
+			Help: "Total symbol analyses performed.",
+		},
+		{
+			Name: "investiq_dependency_health", Type: Gauge, Job: JobAPI,
+			Help:   "Health status per dependency (0=down, 1=up).",
+			Labels: []Label{{Name: "name", Help: "The dependency.", Values: dependencies}},
+			States: []State{{Value: 0, Text: "Down"}, {Value: 1, Text: "Up", Healthy: true}},
+		},
+		{
+			Name: "investiq_trading_halted", Type: Gauge, Job: JobAPI,
+			Help:   "Trading circuit breaker status (0=active, 1=halted).",
+			States: []State{{Value: 0, Text: "Active", Healthy: true}, {Value: 1, Text: "Halted"}},
+		},
+	}
+}
+
+// ---- Scraping ----------------------------------------------------------------
+
+func investiqJobs(set Settings) []ScrapeJob {
+	return []ScrapeJob{
+		{Name: JobAPI, Targets: []string{set.APIAddress}, MetricsPath: "/metrics", Interval: set.APIScrapeInterval},
+		{Name: JobML, Targets: []string{set.MLAddress}, MetricsPath: "/metrics", Interval: set.MLScrapeInterval},
+		{Name: JobPrometheus, Targets: []string{set.PrometheusAddress}, MetricsPath: "/metrics", Interval: set.APIScrapeInterval, StackAuth: true},
+		{Name: JobAlertmanager, Targets: []string{set.AlertmanagerAddress}, MetricsPath: "/metrics", Interval: set.APIScrapeInterval, StackAuth: true},
+	}
+}
+
+// ---- Alerts: when a person is told -----------------------------------------
+
+func investiqAlerts() []Alert {
+	return []Alert{
+		{
+			Name:        "HighErrorRate",
+			Expr:        `sum(rate(investiq_errors_total[1m])) > 0.1`,
+			For:         2 * time.Minute,
+			Severity:    Warning,
+			Component:   "api",
+			Summary:     "InvestIQ API error rate is above 0.1 errors/s",
+			Description: "The API has returned {{ $value | printf \"%.2f\" }} errors/s for more than 2 minutes.",
+			Condition:   "The API's errors, summed over every type, exceed 0.1 per second for 2 minutes.",
+			Action:      "Investigate the API's error logs and check downstream dependencies (database, Redis, Polygon, Alpaca).",
+			Panel:       "Error Rate",
+		},
+		{
+			Name: "HighLatency",
+			Expr: `histogram_quantile(0.95, sum by (le) (rate(investiq_request_duration_milliseconds_bucket[5m]))) > 1000`,
+			For:  5 * time.Minute, Severity: Warning, Component: "api",
+			Summary:     "InvestIQ API p95 latency is above 1s",
+			Description: "The API's 95th percentile request latency has been {{ $value | printf \"%.0f\" }} ms for more than 5 minutes.",
+			Condition:   "The 95th percentile of request latency, from the millisecond histogram over 5 minutes, exceeds 1000 ms for 5 minutes.",
+			Action:      "Check database query performance and Polygon API rate limits.",
+			Panel:       "Latency",
+		},
+		{
+			Name:        "MLServiceDown",
+			Expr:        `up{job="ml-service"} == 0 or absent(up{job="ml-service"})`,
+			For:         5 * time.Minute,
+			Severity:    Warning,
+			Component:   "ml",
+			Summary:     "ML signal-models service is unreachable",
+			Description: "Prometheus has not been able to scrape the ML signal-models service ({{ $labels.instance }}) for more than 5 minutes.",
+			Condition:   "The ml-service scrape target is down, or missing entirely, for 5 minutes.",
+			Action:      "Check the ML service's logs and verify that its models loaded.",
+			Panel:       "ML Signal Models",
+		},
+		{
+			Name:        "ServiceDown",
+			Expr:        `up{job="investiq-api"} == 0 or absent(up{job="investiq-api"})`,
+			For:         1 * time.Minute,
+			Severity:    Critical,
+			Component:   "api",
+			Summary:     "InvestIQ API is unreachable",
+			Description: "Prometheus has not been able to scrape the InvestIQ API ({{ $labels.instance }}) for more than 1 minute.",
+			Condition:   "The investiq-api scrape target is down, or missing entirely, for 1 minute.",
+			Action:      "Investigate immediately: check the API container's health, logs and restarts.",
+			Panel:       "Request Rate",
+		},
+		{
+			Name:        "CircuitBreakerTripped",
+			Expr:        `max(investiq_trading_halted) == 1`,
+			For:         30 * time.Second,
+			Severity:    Critical,
+			Component:   "trading",
+			Summary:     "Trading is halted by the circuit breaker",
+			Description: "Risk management has halted trading for more than 30 seconds.",
+			Condition:   "The trading circuit breaker reports halted (investiq_trading_halted = 1) for 30 seconds.",
+			Action:      "Review the circuit breaker's reason in the API logs and assess market conditions before resuming.",
+			Panel:       "Trading Status",
+		},
+	}
+}
+
+// ---- SLOs --------------------------------------------------------------------
+
+func investiqSLOs() []SLO {
+	return []SLO{
+		{
+			Name:        "availability",
+			Description: "Share of API requests that do not fail.",
+			Objective:   0.999,
+			Window:      30 * 24 * time.Hour,
+			Ratio:       &RatioSLI{Errors: "investiq_errors_total", Total: "investiq_requests_total"},
+		},
+		{
+			Name:        "latency",
+			Description: "Share of API requests served in under 500 ms.",
+			Objective:   0.99,
+			Window:      30 * 24 * time.Hour,
+			Latency:     &LatencySLI{Histogram: "investiq_request_duration_milliseconds", ThresholdMs: 500},
+		},
+	}
+}
+
+// ---- Notifications: where alerts go ----------------------------------------
+
+func investiqReceivers() []Receiver {
+	return []Receiver{
+		{Name: "discord", Kind: Discord, SecretFile: "discord_webhook_url", SendResolved: true},
+		{Name: "slack", Kind: Slack, SecretFile: "slack_api_url", Channel: "#investiq-alerts", SendResolved: true},
+		{
+			Name: "email", Kind: Email, SecretFile: "smtp_password",
+			To: "oncall@investiq.example", From: "alertmanager@investiq.example",
+			Smarthost: "smtp.investiq.example:587", AuthUsername: "alertmanager@investiq.example",
+			SendResolved: true,
+		},
+		{Name: "pagerduty", Kind: PagerDuty, SecretFile: "pagerduty_routing_key", SendResolved: true},
+		{Name: "webhook", Kind: Webhook, SecretFile: "webhook_url", SendResolved: true},
+	}
+}
+
+func investiqRouting() Routing {
+	return Routing{
+		Default:        "discord",
+		GroupBy:        []string{"alertname"},
+		GroupWait:      10 * time.Second,
+		GroupInterval:  10 * time.Second,
+		RepeatInterval: 12 * time.Hour,
+		Routes: []Route{
+			// Every alert also reaches the generic webhook (automation, audit).
+			{Receiver: "webhook", Continue: true},
+			// Critical alerts page the on-call person and email them...
+			{Matchers: []string{`severity="critical"`}, Receiver: "pagerduty", Continue: true},
+			{Matchers: []string{`severity="critical"`}, Receiver: "email", Continue: true},
+			// ...warnings go to the team's Slack channel...
+			{Matchers: []string{`severity="warning"`}, Receiver: "slack", Continue: true},
+			// ...and everything lands in Discord, the team's default channel.
+			{Receiver: "discord"},
+		},
+		Inhibit: []Inhibit{
+			// While the API is down, its error-rate and latency alerts are noise.
+			{
+				Source: []string{`alertname="ServiceDown"`},
+				Target: []string{`alertname=~"HighErrorRate|HighLatency"`},
+				Equal:  []string{"component"},
+			},
+		},
+	}
+}
+
+// ---- Dashboards ----------------------------------------------------------------
+
+func overviewDashboard() Dashboard {
+	health := func(title, dep string) Panel {
+		return Panel{
+			Title: title, Kind: Stat, Unit: "none",
+			Queries: []Query{{Expr: `investiq_dependency_health{name="` + dep + `"}`, Instant: true}},
+			States:  []State{{Value: 0, Text: "Down"}, {Value: 1, Text: "Up", Healthy: true}},
+		}
+	}
+	return Dashboard{
+		UID: "investiq-overview", Title: "InvestIQ Overview", File: "investiq-overview.json",
+		Tags: []string{"investiq"}, From: "now-1h", Refresh: "30s",
+		Rows: []Row{
+			{Title: "Performance", Panels: []Panel{
+				{
+					Title: "Request Rate", Kind: TimeSeries, Unit: "reqps",
+					Description: "Requests per second, by endpoint.",
+					Queries:     []Query{{Expr: `sum by (endpoint) (rate(investiq_requests_total[$__rate_interval]))`, Legend: "{{endpoint}}"}},
+				},
+				{
+					Title: "Error Rate", Kind: TimeSeries, Unit: "short",
+					Description: "Errors per second, by type; the red line is HighErrorRate's threshold.",
+					Queries:     []Query{{Expr: `sum by (type) (rate(investiq_errors_total[$__rate_interval]))`, Legend: "{{type}}"}},
+					Thresholds:  []Threshold{{Color: "green"}, {Value: 0.1, Color: "red"}},
+				},
+			}},
+			{Title: "Latency", Panels: []Panel{
+				{
+					Title: "Latency", Kind: TimeSeries, Unit: "ms",
+					Description: "p50, p95 and p99 request latency from the histogram; the red line is HighLatency's threshold.",
+					Queries: []Query{
+						{Expr: `histogram_quantile(0.50, sum by (le) (rate(investiq_request_duration_milliseconds_bucket[$__rate_interval])))`, Legend: "p50"},
+						{Expr: `histogram_quantile(0.95, sum by (le) (rate(investiq_request_duration_milliseconds_bucket[$__rate_interval])))`, Legend: "p95"},
+						{Expr: `histogram_quantile(0.99, sum by (le) (rate(investiq_request_duration_milliseconds_bucket[$__rate_interval])))`, Legend: "p99"},
+					},
+					Thresholds: []Threshold{{Color: "green"}, {Value: 1000, Color: "red"}},
+				},
+				{
+					Title: "Active Connections", Kind: TimeSeries, Unit: "short",
+					Description: "Current WebSocket and HTTP connections.",
+					Queries:     []Query{{Expr: `sum(investiq_active_connections)`, Legend: "connections"}},
+				},
+			}},
+			{Title: "Business", Panels: []Panel{
+				{
+					Title: "Trades (24h)", Kind: Stat, Unit: "short",
+					Description: "Trades executed in the last 24 hours.",
+					Queries:     []Query{{Expr: `sum(increase(investiq_trades_total[24h]))`, Instant: true}},
+				},
+				{
+					Title: "Analyses (24h)", Kind: Stat, Unit: "short",
+					Description: "Symbol analyses performed in the last 24 hours.",
+					Queries:     []Query{{Expr: `sum(increase(investiq_analyses_total[24h]))`, Instant: true}},
+				},
+			}},
+			{Title: "Health", Panels: []Panel{
+				health("Database (SQLite)", "database"),
+				health("Redis Cache", "redis"),
+				health("Polygon API", "polygon"),
+				health("Alpaca Broker", "alpaca"),
+				health("ML Signal Models", "ml_service"),
+				{
+					Title: "Trading Status", Kind: Stat, Unit: "none",
+					Queries: []Query{{Expr: `max(investiq_trading_halted)`, Instant: true}},
+					States:  []State{{Value: 0, Text: "Active", Healthy: true}, {Value: 1, Text: "Halted"}},
+				},
+			}},
+		},
+	}
+}
