@@ -5,7 +5,16 @@
 package stack
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/spec"
 )
 
 // Backend names.
@@ -51,4 +60,76 @@ type Endpoints struct {
 	Password        string `json:"-"`
 	GrafanaUser     string `json:"grafanaUser,omitempty"`
 	GrafanaPassword string `json:"-"`
+}
+
+// State is what `up` records in the state file.
+type State struct {
+	Backend      string `json:"backend"`
+	Prometheus   string `json:"prometheus"`
+	Alertmanager string `json:"alertmanager"`
+	Grafana      string `json:"grafana,omitempty"`
+	// Hashes are sha256 sums of the files `up` applied, by path relative
+	// to the config directory, so `up` knows when to reload.
+	Hashes map[string]string `json:"hashes,omitempty"`
+}
+
+// LoadState reads the state file; a missing file is fs.ErrNotExist.
+func (l Layout) LoadState() (State, error) {
+	var st State
+	data, err := os.ReadFile(l.StateFile())
+	if err != nil {
+		return st, err
+	}
+	if err := json.Unmarshal(data, &st); err != nil {
+		return st, fmt.Errorf("%s: %w", l.StateFile(), err)
+	}
+	return st, nil
+}
+
+// SaveState writes the state file atomically.
+func (l Layout) SaveState(st State) error {
+	data, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(l.Root, 0o700); err != nil {
+		return err
+	}
+	return render.WriteFileAtomic(l.StateFile(), append(data, '\n'), 0o600)
+}
+
+// LoadEndpoints finds the running stack: the state file of `up` when there
+// is one, else the compose stack's published ports on the spec's publish
+// address. Credentials come from monitoringDir/.env.
+func LoadEndpoints(s *spec.Spec, monitoringDir string, l Layout) (Endpoints, error) {
+	ep := Endpoints{
+		Backend:      Compose,
+		Prometheus:   fmt.Sprintf("http://%s:%d", loopback(s.PublishAddress), s.Ports.Prometheus),
+		Alertmanager: fmt.Sprintf("http://%s:%d", loopback(s.PublishAddress), s.Ports.Alertmanager),
+		Grafana:      fmt.Sprintf("http://%s:%d", loopback(s.PublishAddress), s.Ports.Grafana),
+	}
+	st, err := l.LoadState()
+	switch {
+	case err == nil:
+		ep.Backend, ep.Prometheus, ep.Alertmanager, ep.Grafana = st.Backend, st.Prometheus, st.Alertmanager, st.Grafana
+	case !errors.Is(err, fs.ErrNotExist):
+		return ep, err
+	}
+	env, err := secrets.Load(monitoringDir)
+	if err != nil {
+		return ep, err
+	}
+	ep.User = env.StackUser(s)
+	ep.Password = env.StackPassword()
+	ep.GrafanaUser = env.Get(render.GrafanaUserEnv)
+	ep.GrafanaPassword = env.Get("GRAFANA_ADMIN_PASSWORD")
+	return ep, nil
+}
+
+// loopback turns a wildcard publish address into one a client can dial.
+func loopback(addr string) string {
+	if addr == "" || addr == "0.0.0.0" || addr == "::" {
+		return "127.0.0.1"
+	}
+	return addr
 }
