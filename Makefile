@@ -49,7 +49,8 @@ unit:
 	INVESTIQ_TOOLS_BIN=$(TOOLS_BIN) $(GO) test ./...
 
 bench: tools
-	bash bench/run.sh
+	bash bench/validate.sh
+	bash bench/ruletest.sh
 
 clean:
 	rm -rf bin .tools

@@ -1,6 +1,11 @@
 package spec
 
-import "time"
+import (
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+)
 
 // This file is InvestIQ's monitoring stack, read top to bottom: what the API
 // exposes, how it is scraped, when someone is paged, where the page goes and
@@ -77,7 +82,7 @@ func InvestIQ(set Settings) *Spec {
 		Receivers:          investiqReceivers(),
 		Routing:            investiqRouting(),
 		DatasourceUID:      "investiq-prometheus",
-		Dashboards:         []Dashboard{overviewDashboard()},
+		Dashboards:         []Dashboard{overviewDashboard(), sloDashboard()},
 		Ports:              Ports{Prometheus: 9090, Alertmanager: 9093, Grafana: 3001},
 		Images: Images{
 			Prometheus:   "prom/prometheus:v3.16.0",
@@ -175,6 +180,46 @@ func investiqAlerts() []Alert {
 			Condition:   "The API's errors, summed over every type, exceed 0.1 per second for 2 minutes.",
 			Action:      "Investigate the API's error logs and check downstream dependencies (database, Redis, Polygon, Alpaca).",
 			Panel:       "Error Rate",
+			// No errors for 5m, then errors at a steady rate. A counter rising
+			// by 1.125 every 10s is 0.1125 errors/s; rate()[1m] sees the full
+			// slope from 6m on (its window then holds only rising samples), so
+			// the alert is pending from 6m and fires at 8m.
+			Cases: []Case{
+				{
+					Name:     "fires once above 0.1 errors/s for 2m",
+					Interval: 10 * time.Second,
+					Series:   []Series{{`investiq_errors_total{type="database"}`, "0x30 1.125+1.125x29"}},
+					Checks: []Check{
+						{At: 4 * time.Minute},
+						{At: 9 * time.Minute, Firing: []Expected{{
+							// printf "%.2f" of 0.1125.
+							Annotations: map[string]string{"description": "The API has returned 0.11 errors/s for more than 2 minutes."},
+						}}},
+					},
+				},
+				{
+					Name:     "silent while above 0.1 errors/s for less than 2m",
+					Interval: 10 * time.Second,
+					Series:   []Series{{`investiq_errors_total{type="database"}`, "0x30 1.125+1.125x29"}},
+					// Pending from 6m: at 7m it has held 1m, at 7m50s 1m50s.
+					Checks: []Check{{At: 6 * time.Minute}, {At: 7 * time.Minute}, {At: 7*time.Minute + 50*time.Second}},
+				},
+				{
+					Name:     "silent just below 0.1 errors/s",
+					Interval: 10 * time.Second,
+					// 0.875 every 10s: 0.0875 errors/s for 10 minutes.
+					Series: []Series{{`investiq_errors_total{type="database"}`, "0x30 0.875+0.875x59"}},
+					Checks: []Check{{At: 7 * time.Minute}, {At: 10 * time.Minute}, {At: 15 * time.Minute}},
+				},
+				{
+					Name:     "silent after a burst shorter than 2m",
+					Interval: 10 * time.Second,
+					// 0.1125 errors/s from 5m to 7m, then none: rate()[1m] is
+					// above 0.1 from 6m to 7m only.
+					Series: []Series{{`investiq_errors_total{type="database"}`, "0x30 1.125+1.125x11 13.5x30"}},
+					Checks: []Check{{At: 6 * time.Minute}, {At: 7 * time.Minute}, {At: 8 * time.Minute}, {At: 10 * time.Minute}},
+				},
+			},
 		},
 		{
 			Name: "HighLatency",
@@ -185,6 +230,58 @@ func investiqAlerts() []Alert {
 			Condition:   "The 95th percentile of request latency, from the millisecond histogram over 5 minutes, exceeds 1000 ms for 5 minutes.",
 			Action:      "Check database query performance and Polygon API rate limits.",
 			Panel:       "Latency",
+			// 1000 requests every 10s. Slow traffic: 900 under 500 ms, 45 more
+			// under 1000 ms, the other 55 under 2500 ms. The 950th request of
+			// 1000 is the 5th of the 55 in (1000, 2500], so p95 =
+			// 1000 + 1500*5/55 = 1136 ms. Every bucket grows in the same
+			// proportion, so rate() over any window gives that same p95.
+			// The condition holds from the first rate() at 10s: pending from
+			// 10s, firing from 5m10s.
+			Cases: []Case{
+				{
+					Name:     "fires once p95 is above 1s for 5m",
+					Interval: 10 * time.Second,
+					Series: []Series{
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="500"}`, "0+900x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="1000"}`, "0+945x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="2500"}`, "0+1000x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="+Inf"}`, "0+1000x60"},
+					},
+					Checks: []Check{
+						{At: 6 * time.Minute, Firing: []Expected{{
+							Annotations: map[string]string{"description": "The API's 95th percentile request latency has been 1136 ms for more than 5 minutes."},
+						}}},
+						{At: 10 * time.Minute, Firing: []Expected{{
+							Annotations: map[string]string{"description": "The API's 95th percentile request latency has been 1136 ms for more than 5 minutes."},
+						}}},
+					},
+				},
+				{
+					Name:     "silent while p95 is above 1s for less than 5m",
+					Interval: 10 * time.Second,
+					Series: []Series{
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="500"}`, "0+900x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="1000"}`, "0+945x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="2500"}`, "0+1000x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="+Inf"}`, "0+1000x60"},
+					},
+					// Pending from 10s: held 4m50s at 5m.
+					Checks: []Check{{At: 1 * time.Minute}, {At: 4 * time.Minute}, {At: 5 * time.Minute}},
+				},
+				{
+					Name:     "silent just below p95 1s",
+					Interval: 10 * time.Second,
+					// 955 of 1000 under 1000 ms: the 950th request is the 50th
+					// of the 55 in (500, 1000], p95 = 500 + 500*50/55 = 955 ms.
+					Series: []Series{
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="500"}`, "0+900x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="1000"}`, "0+955x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="2500"}`, "0+1000x60"},
+						{`investiq_request_duration_milliseconds_bucket{endpoint="/api/analyze/:symbol",le="+Inf"}`, "0+1000x60"},
+					},
+					Checks: []Check{{At: 6 * time.Minute}, {At: 10 * time.Minute}},
+				},
+			},
 		},
 		{
 			Name:        "MLServiceDown",
@@ -197,6 +294,44 @@ func investiqAlerts() []Alert {
 			Condition:   "The ml-service scrape target is down, or missing entirely, for 5 minutes.",
 			Action:      "Check the ML service's logs and verify that its models loaded.",
 			Panel:       "ML Signal Models",
+			// Scraped every 30s. Up until 5m, then down from 5m30s: pending
+			// from 5m30s, firing from 10m30s.
+			Cases: []Case{
+				{
+					Name:     "fires once down for 5m",
+					Interval: 30 * time.Second,
+					Series:   []Series{{`up{job="ml-service",instance="ml-service:8000"}`, "1x10 0x20"}},
+					Checks: []Check{
+						{At: 5 * time.Minute},
+						{At: 11 * time.Minute, Firing: []Expected{{Labels: map[string]string{"job": "ml-service", "instance": "ml-service:8000"}}}},
+					},
+				},
+				{
+					Name:     "silent while down for less than 5m",
+					Interval: 30 * time.Second,
+					// Down from 5m30s to 9m30s, up again at 10m.
+					Series: []Series{{`up{job="ml-service",instance="ml-service:8000"}`, "1x10 0x8 1x20"}},
+					Checks: []Check{{At: 6 * time.Minute}, {At: 9*time.Minute + 50*time.Second}, {At: 10*time.Minute + 30*time.Second}, {At: 12 * time.Minute}},
+				},
+				{
+					Name:     "silent while up",
+					Interval: 30 * time.Second,
+					Series:   []Series{{`up{job="ml-service",instance="ml-service:8000"}`, "1x40"}},
+					Checks:   []Check{{At: 5 * time.Minute}, {At: 20 * time.Minute}},
+				},
+				{
+					Name:     "fires once the target has disappeared for 5m",
+					Interval: 30 * time.Second,
+					// The target leaves service discovery at 5m30s: Prometheus
+					// writes a stale marker and up is absent from then on.
+					// absent() keeps only the job matcher's label.
+					Series: []Series{{`up{job="ml-service",instance="ml-service:8000"}`, "1x10 stale"}},
+					Checks: []Check{
+						{At: 10 * time.Minute},
+						{At: 11 * time.Minute, Firing: []Expected{{Labels: map[string]string{"job": "ml-service"}}}},
+					},
+				},
+			},
 		},
 		{
 			Name:        "ServiceDown",
@@ -209,6 +344,42 @@ func investiqAlerts() []Alert {
 			Condition:   "The investiq-api scrape target is down, or missing entirely, for 1 minute.",
 			Action:      "Investigate immediately: check the API container's health, logs and restarts.",
 			Panel:       "Request Rate",
+			// Scraped every 10s. Up until 5m, down from 5m10s: pending from
+			// 5m10s, firing from 6m10s.
+			Cases: []Case{
+				{
+					Name:     "fires once down for 1m",
+					Interval: 10 * time.Second,
+					Series:   []Series{{`up{job="investiq-api",instance="api-server:3000"}`, "1x30 0x30"}},
+					Checks: []Check{
+						{At: 5 * time.Minute},
+						{At: 7 * time.Minute, Firing: []Expected{{Labels: map[string]string{"job": "investiq-api", "instance": "api-server:3000"}}}},
+					},
+				},
+				{
+					Name:     "silent while down for less than 1m",
+					Interval: 10 * time.Second,
+					// Down from 5m10s to 5m50s, up again at 6m.
+					Series: []Series{{`up{job="investiq-api",instance="api-server:3000"}`, "1x30 0x4 1x30"}},
+					Checks: []Check{{At: 5*time.Minute + 50*time.Second}, {At: 6 * time.Minute}, {At: 8 * time.Minute}},
+				},
+				{
+					Name:     "silent while up",
+					Interval: 10 * time.Second,
+					Series:   []Series{{`up{job="investiq-api",instance="api-server:3000"}`, "1x60"}},
+					Checks:   []Check{{At: 5 * time.Minute}, {At: 10 * time.Minute}},
+				},
+				{
+					Name:     "fires once the target has disappeared for 1m",
+					Interval: 10 * time.Second,
+					// A stale marker at 5m10s, then no samples.
+					Series: []Series{{`up{job="investiq-api",instance="api-server:3000"}`, "1x30 stale"}},
+					Checks: []Check{
+						{At: 6 * time.Minute},
+						{At: 7 * time.Minute, Firing: []Expected{{Labels: map[string]string{"job": "investiq-api"}}}},
+					},
+				},
+			},
 		},
 		{
 			Name:        "CircuitBreakerTripped",
@@ -221,6 +392,39 @@ func investiqAlerts() []Alert {
 			Condition:   "The trading circuit breaker reports halted (investiq_trading_halted = 1) for 30 seconds.",
 			Action:      "Review the circuit breaker's reason in the API logs and assess market conditions before resuming.",
 			Panel:       "Trading Status",
+			// Scraped every 10s. Halted from 5m10s: pending from 5m10s,
+			// firing from 5m40s. max() keeps no label of the series.
+			Cases: []Case{
+				{
+					Name:     "fires once halted for 30s",
+					Interval: 10 * time.Second,
+					Series:   []Series{{`investiq_trading_halted{job="investiq-api",instance="api-server:3000"}`, "0x30 1x30"}},
+					Checks: []Check{
+						{At: 5 * time.Minute},
+						{At: 6 * time.Minute, Firing: []Expected{{}}},
+					},
+				},
+				{
+					Name:     "silent while halted for less than 30s",
+					Interval: 10 * time.Second,
+					Series:   []Series{{`investiq_trading_halted{job="investiq-api",instance="api-server:3000"}`, "0x30 1x30"}},
+					// Held 10s at 5m20s, 20s at 5m30s.
+					Checks: []Check{{At: 5*time.Minute + 20*time.Second}, {At: 5*time.Minute + 30*time.Second}},
+				},
+				{
+					Name:     "silent after a halt shorter than 30s",
+					Interval: 10 * time.Second,
+					// Halted at 5m10s and 5m20s only.
+					Series: []Series{{`investiq_trading_halted{job="investiq-api",instance="api-server:3000"}`, "0x30 1x1 0x30"}},
+					Checks: []Check{{At: 5*time.Minute + 20*time.Second}, {At: 6 * time.Minute}, {At: 8 * time.Minute}},
+				},
+				{
+					Name:     "silent while trading is active",
+					Interval: 10 * time.Second,
+					Series:   []Series{{`investiq_trading_halted{job="investiq-api",instance="api-server:3000"}`, "0x60"}},
+					Checks:   []Check{{At: 5 * time.Minute}, {At: 10 * time.Minute}},
+				},
+			},
 		},
 	}
 }
@@ -298,7 +502,9 @@ func overviewDashboard() Dashboard {
 	health := func(title, dep string) Panel {
 		return Panel{
 			Title: title, Kind: Stat, Unit: "none",
-			Queries: []Query{{Expr: `investiq_dependency_health{name="` + dep + `"}`, Instant: true}},
+			// min: with several API replicas, one that cannot reach the
+			// dependency is enough to show it down.
+			Queries: []Query{{Expr: `min(investiq_dependency_health{name="` + dep + `"})`, Instant: true}},
 			States:  []State{{Value: 0, Text: "Down"}, {Value: 1, Text: "Up", Healthy: true}},
 		}
 	}
@@ -361,5 +567,62 @@ func overviewDashboard() Dashboard {
 				},
 			}},
 		},
+	}
+}
+
+// sloDashboard shows, for each SLO, the objective, how much of the
+// period's error budget is left and how fast it is burning. Its queries
+// read the SLO recording rules in prometheus/slo_rules.yml
+// (slo:sli_error:ratio_rate<window>, slo:error_budget:ratio, ...), so the
+// numbers are exactly the ones the burn-rate alerts compare. The burn-rate
+// panel is titled "<SLO> burn rate": the SLO alerts' runbook sections send
+// the on-call person there.
+func sloDashboard() Dashboard {
+	// A burn rate of 1 spends the budget exactly over the SLO period; the
+	// page fires above 14.4 (5m & 1h) or 6 (30m & 6h), the ticket above 3
+	// (2h & 1d) or 1 (6h & 3d).
+	burnThresholds := []Threshold{{Color: "green"}, {Value: 1, Color: "yellow"}, {Value: 6, Color: "orange"}, {Value: 14.4, Color: "red"}}
+	var rows []Row
+	for _, slo := range investiqSLOs() {
+		sel := `{slo="` + slo.Name + `"}`
+		title := strings.ToUpper(slo.Name[:1]) + strings.ReplaceAll(slo.Name[1:], "_", " ")
+		period := model.Duration(slo.Window).String()
+		burn := func(window string, instant bool) Query {
+			return Query{
+				Expr:    `slo:sli_error:ratio_rate` + window + sel + ` / on(slo) slo:error_budget:ratio` + sel,
+				Legend:  window,
+				Instant: instant,
+			}
+		}
+		rows = append(rows, Row{Title: title + ": " + strings.TrimSuffix(slo.Description, "."), Panels: []Panel{
+			{
+				Title: title + " objective", Kind: Stat, Unit: "percentunit", Width: 4,
+				Description: "Target share of good events over " + period + ".",
+				Queries:     []Query{{Expr: `slo:objective:ratio` + sel, Instant: true}},
+			},
+			{
+				Title: title + " error budget remaining", Kind: Stat, Unit: "percentunit", Width: 5,
+				Description: "Share of the " + period + " error budget not yet spent; below 0 once it is overspent.",
+				Queries:     []Query{{Expr: `slo:period_error_budget_remaining:ratio` + sel, Instant: true}},
+				Thresholds:  []Threshold{{Color: "red"}, {Value: 0, Color: "orange"}, {Value: 0.25, Color: "green"}},
+			},
+			{
+				Title: title + " burn rate now", Kind: Stat, Unit: "none", Width: 6,
+				Description: "How many times faster than sustainable the budget is being spent, over the windows the alerts read.",
+				Queries:     []Query{burn("1h", true), burn("6h", true), burn("1d", true), burn("3d", true)},
+				Thresholds:  burnThresholds,
+			},
+			{
+				Title: title + " burn rate", Kind: TimeSeries, Unit: "none",
+				Description: "Burn rate over the alerts' windows; the lines are the alerts' factors.",
+				Queries:     []Query{burn("5m", false), burn("1h", false), burn("6h", false), burn("1d", false)},
+				Thresholds:  burnThresholds,
+			},
+		}})
+	}
+	return Dashboard{
+		UID: "investiq-slo", Title: "InvestIQ SLOs", File: "investiq-slo.json",
+		Tags: []string{"investiq", "slo"}, From: "now-7d", Refresh: "1m",
+		Rows: rows,
 	}
 }

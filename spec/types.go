@@ -155,9 +155,11 @@ type Check struct {
 }
 
 // Expected is one alert instance expected to fire. Labels are the labels
-// beyond alertname and the rule's own labels (severity, component, ...).
-// Annotations, when nil, are the rule's annotations expanded with these
-// labels; set them when a template uses $value.
+// of the series the expression returns (job, instance, ...): alertname and
+// the rule's own labels (severity, component, ...) are added for you.
+// Annotations not given here are the rule's templates expanded with these
+// labels; give the ones whose template uses $value, with the value worked
+// out by hand, so the test states the number rather than echoing the engine.
 type Expected struct {
 	Labels      map[string]string
 	Annotations map[string]string

@@ -142,6 +142,18 @@ inspects, backs up and restores the stack.`,
 
 	root.AddCommand(
 		newCmdGenerate(f, nil),
+		newCmdValidate(f, nil),
+		newCmdTest(f, nil),
+		newCmdSimulate(f, nil),
+		newCmdUp(f, nil),
+		newCmdDown(f, nil),
+		newCmdStatus(f, nil),
+		newCmdCheckMetrics(f, nil),
+		newCmdDoctor(f, nil),
+		newCmdBackup(f, nil),
+		newCmdRestore(f, nil),
+		newCmdGrafana(f),
+		newCmdRoutes(f, nil),
 	)
 	return root
 }

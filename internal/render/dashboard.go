@@ -355,17 +355,16 @@ func dashWidths(panels []spec.Panel) []uint32 {
 	widths := make([]uint32, len(panels))
 	n := 0
 	for i, p := range panels {
-		switch {
-		case p.Width > 0:
+		if p.Width > 0 {
 			widths[i] = uint32(min(p.Width, dashGridWidth))
-		default:
-			w := free / auto
-			if n < free%auto {
-				w++
-			}
-			widths[i] = uint32(max(w, 1))
-			n++
+			continue
 		}
+		w := free / auto
+		if n < free%auto {
+			w++
+		}
+		widths[i] = uint32(max(w, 1))
+		n++
 	}
 	return widths
 }

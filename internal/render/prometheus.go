@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"maps"
+	"path"
 	"strings"
 	"time"
 
@@ -60,7 +61,11 @@ func stackAuth(s *spec.Spec) *basicAuth {
 
 // RuleFiles are the rule files prometheus.yml loads, relative to it.
 func RuleFiles(s *spec.Spec) []string {
-	return []string{"alert_rules.yml"}
+	files := []string{"alert_rules.yml"}
+	if len(s.SLOs) > 0 {
+		files = append(files, path.Base(SLORules))
+	}
+	return files
 }
 
 func renderPrometheus(s *spec.Spec) ([]File, error) {

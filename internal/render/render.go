@@ -54,6 +54,9 @@ type renderer func(s *spec.Spec) ([]File, error)
 var renderers = []renderer{
 	renderPrometheus,
 	renderAlertRules,
+	renderSLORules,
+	renderRunbook,
+	renderAlertRulesTest,
 	renderAlertmanager,
 	renderGrafana,
 	renderCompose,

@@ -2,6 +2,22 @@
 // the monitoring profile (the production path) or local processes (the
 // path that works without Docker, and the one the tests use), and tells
 // the rest of investiq-mon how to reach it.
+//
+// The Go API, for commands beyond up/down/status (backup, restore, doctor):
+//
+//	Up(ctx, Options)            start, or reload a running stack whose files changed
+//	Down(ctx, DownOptions)      stop; data is removed only with Volumes
+//	StopComponent(ctx, l, name) stop one server (local: SIGTERM and wait; compose: stop), keep its data
+//	StartComponent(ctx, l, name, timeout) start it again as Up last did, wait until ready
+//	LoadEndpoints(spec, dir, l) where the running stack answers, with credentials
+//	CollectStatus(ctx, ep, ...) what status shows, as values
+//
+// Down without Volumes followed by Up keeps every sample, silence and
+// notification log: the data directories (local) and named volumes
+// (compose) are only removed by Down with Volumes. A restore that must swap
+// Prometheus' data directory stops the component with StopComponent, puts
+// the blocks in place and calls StartComponent; the other components keep
+// running.
 package stack
 
 import (
@@ -71,6 +87,27 @@ type State struct {
 	// Hashes are sha256 sums of the files `up` applied, by path relative
 	// to the config directory, so `up` knows when to reload.
 	Hashes map[string]string `json:"hashes,omitempty"`
+	// Processes are the local backend's commands by component, recorded
+	// so StartComponent can start one again exactly as Up did. They hold
+	// paths to secret files, never a secret.
+	Processes map[string]Process `json:"processes,omitempty"`
+	// ComposeFile is the compose backend's file, for down and status.
+	ComposeFile string `json:"composeFile,omitempty"`
+}
+
+// Process is how the local backend runs one component.
+type Process struct {
+	Path string   `json:"path"`
+	Args []string `json:"args"`
+	// Env is added to investiq-mon's environment; only names of files,
+	// never values of secrets.
+	Env []string `json:"env,omitempty"`
+	// Addr is the 127.0.0.1:port the component listens on.
+	Addr string `json:"addr"`
+	// Ready is the URL that answers 200 once the component serves.
+	Ready string `json:"ready"`
+	// Auth says Ready needs the stack's basic auth.
+	Auth bool `json:"auth"`
 }
 
 // LoadState reads the state file; a missing file is fs.ErrNotExist.

@@ -1,0 +1,493 @@
+// Package backup writes, verifies and restores investiq-mon archives: one
+// tar.gz holding a consistent Prometheus TSDB snapshot (taken through the
+// admin API, never a copy of the live data dir), Alertmanager's silences
+// and state files, Grafana's dashboards, folders and datasources (through
+// its API) plus its database, and the generated config. A manifest inside
+// lists every member with its sha256; it never holds a secret.
+package backup
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	amclient "github.com/prometheus/alertmanager/api/v2/client"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+
+	"github.com/investiq/investiq-mon/internal/grafana"
+	"github.com/investiq/investiq-mon/internal/stack"
+)
+
+// Options of Create.
+type Options struct {
+	// Output is the archive to write; it must not exist yet.
+	Output string
+	// Endpoints is the running stack, with credentials.
+	Endpoints stack.Endpoints
+	// Files reaches the servers' data directories.
+	Files DataFiles
+	// ConfigDir is the generated monitoring/ directory; .env and secrets
+	// are never taken from it.
+	ConfigDir string
+	// Secrets are values that must never end up in the archive: a config
+	// file holding one is left out (and said so), and the test suite
+	// greps manifests and logs for them.
+	Secrets []string
+	// AllowPartial writes an archive even when a component is down.
+	AllowPartial bool
+	Log          *slog.Logger
+	// Progress, when set, returns a writer counting the bytes of a long
+	// step (a progress bar); Finish is called when the step ends.
+	Progress func(desc string, total int64) ProgressBar
+	Now      func() time.Time
+}
+
+// ProgressBar is what Options.Progress returns.
+type ProgressBar interface {
+	io.Writer
+	Finish() error
+}
+
+// ErrPartial is returned when a component is down and AllowPartial is off.
+var ErrPartial = errors.New("a component of the stack is down: nothing was written (use --allow-partial to back up the rest)")
+
+// Create writes the archive. It goes to a temporary file beside Output
+// that is renamed only once complete and synced, so a failed or
+// interrupted backup never leaves a file that looks like a backup.
+func Create(ctx context.Context, o Options) (*Manifest, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if _, err := os.Lstat(o.Output); err == nil {
+		return nil, fmt.Errorf("%s exists: choose another --output, backups are never overwritten", o.Output)
+	}
+	dir := filepath.Dir(o.Output)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.Output)+".partial-*")
+	if err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	// An archive holds grafana.db (user password hashes, encrypted
+	// datasource secrets): only its owner may read it.
+	if err := tmp.Chmod(0o600); err != nil {
+		return nil, err
+	}
+	b := &builder{o: o, m: &Manifest{Format: Format, Tool: "investiq-mon", Created: o.Now().UTC().Truncate(time.Second), Backend: o.Endpoints.Backend}}
+	b.aw = newArchiveWriter(tmp, b.m.Created)
+	if err := b.run(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.aw.finish(ctx, b.m); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Link, not rename: it fails instead of replacing an Output created
+	// meanwhile, and the deferred cleanup then removes the temp name.
+	if err := os.Link(tmp.Name(), o.Output); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("%s appeared while the backup ran: not overwritten", o.Output)
+		}
+		// A file system without hard links: rename, after checking again.
+		if _, serr := os.Lstat(o.Output); serr == nil {
+			return nil, fmt.Errorf("%s appeared while the backup ran: not overwritten", o.Output)
+		}
+		if err := os.Rename(tmp.Name(), o.Output); err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+	}
+	done = true
+	os.Remove(tmp.Name())
+	return b.m, nil
+}
+
+type builder struct {
+	o  Options
+	m  *Manifest
+	aw *archiveWriter
+}
+
+func (b *builder) run(ctx context.Context) error {
+	// Probe every component first, so a down one is reported before any
+	// work (and before a snapshot is taken only to be thrown away).
+	prom, err := promAPI(b.o.Endpoints)
+	if err != nil {
+		return err
+	}
+	am, err := amAPI(b.o.Endpoints)
+	if err != nil {
+		return err
+	}
+	var down []string
+	promUp, amUp := false, false
+	promVersion, amVer, grafanaVersion := "", "", ""
+	if bi, err := prom.Buildinfo(ctx); err != nil {
+		down = append(down, fmt.Sprintf("prometheus at %s: %v", b.o.Endpoints.Prometheus, err))
+	} else {
+		promUp, promVersion = true, versionOrUnknown(bi.Version)
+	}
+	if v, err := amVersion(ctx, am); err != nil {
+		down = append(down, fmt.Sprintf("alertmanager at %s: %v", b.o.Endpoints.Alertmanager, err))
+	} else {
+		amUp, amVer = true, versionOrUnknown(v)
+	}
+	var gc *grafana.Client
+	if b.o.Endpoints.Grafana == "" {
+		b.add(Component{Name: Grafana, Status: Skipped, Notes: []string{"grafana is not part of this stack (no URL)"}})
+	} else if gc, err = grafana.New(b.o.Endpoints.Grafana, b.o.Endpoints.GrafanaUser, b.o.Endpoints.GrafanaPassword); err != nil {
+		return err
+	} else if v, err := gc.Health(ctx); err != nil {
+		down = append(down, fmt.Sprintf("grafana: %v", err))
+		gc = nil
+	} else {
+		grafanaVersion = v
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(down) > 0 && !b.o.AllowPartial {
+		return fmt.Errorf("%w:\n  %s", ErrPartial, strings.Join(down, "\n  "))
+	}
+
+	if promUp {
+		if err := b.prometheus(ctx, prom, promVersion); err != nil {
+			return err
+		}
+	} else {
+		b.add(Component{Name: Prometheus, Status: Skipped, Notes: []string{"down at backup time"}})
+	}
+	if amUp {
+		if err := b.alertmanager(ctx, am, amVer); err != nil {
+			return err
+		}
+	} else {
+		b.add(Component{Name: Alertmanager, Status: Skipped, Notes: []string{"down at backup time"}})
+	}
+	if gc != nil {
+		if err := b.grafana(ctx, gc, grafanaVersion); err != nil {
+			if !b.o.AllowPartial {
+				return err
+			}
+			b.o.Log.Warn("grafana not saved", "err", err)
+			b.add(Component{Name: Grafana, Status: Skipped, Version: grafanaVersion, Notes: []string{"export failed: " + err.Error()}})
+		}
+	} else if b.o.Endpoints.Grafana != "" {
+		b.add(Component{Name: Grafana, Status: Skipped, Notes: []string{"down at backup time"}})
+	}
+	return b.config(ctx)
+}
+
+// versionOrUnknown: servers built from source without -ldflags (as the
+// tests' pinned binaries are) report an empty version.
+func versionOrUnknown(v string) string {
+	if v == "" {
+		return "unknown"
+	}
+	return v
+}
+
+func (b *builder) add(c Component) { b.m.Components = append(b.m.Components, c) }
+
+// prometheus takes a TSDB snapshot through the admin API, which writes a
+// consistent set of blocks (the head included) as hard links, archives it
+// and deletes it again, also when the backup fails or is cancelled.
+func (b *builder) prometheus(ctx context.Context, prom promv1.API, version string) error {
+	b.o.Log.Info("taking a prometheus snapshot", "url", b.o.Endpoints.Prometheus)
+	snap, err := prom.Snapshot(ctx, false)
+	if err != nil {
+		return fmt.Errorf("prometheus snapshot (POST %s/api/v1/admin/tsdb/snapshot): %w", b.o.Endpoints.Prometheus, err)
+	}
+	if snap.Name == "" || strings.ContainsAny(snap.Name, "/\\") || snap.Name == ".." {
+		return fmt.Errorf("prometheus snapshot: unexpected name %q", snap.Name)
+	}
+	rel := "snapshots/" + snap.Name
+	defer func() {
+		// A leftover snapshot pins disk space: its hard links keep blocks
+		// alive that compaction has deleted. So remove it even when ctx
+		// is already cancelled.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		if err := b.o.Files.Remove(rctx, Prometheus, rel); err != nil {
+			b.o.Log.Warn("could not delete the prometheus snapshot; delete it by hand", "snapshot", rel, "err", err)
+		}
+	}()
+	local, cleanup, err := b.o.Files.Fetch(ctx, Prometheus, rel)
+	if err != nil {
+		return fmt.Errorf("prometheus snapshot %s: %w", snap.Name, err)
+	}
+	defer cleanup()
+	type file struct {
+		src, name string
+		size      int64
+	}
+	var files []file
+	var total int64
+	err = filepath.WalkDir(local, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: not a regular file", p)
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(local, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, file{p, path.Join(dirSnapshot, filepath.ToSlash(rel)), fi.Size()})
+		total += fi.Size()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("prometheus snapshot %s: %w", snap.Name, err)
+	}
+	c := Component{Name: Prometheus, Status: Saved, Version: version}
+	var bar ProgressBar
+	if b.o.Progress != nil {
+		bar = b.o.Progress("prometheus snapshot", total)
+	}
+	for _, f := range files {
+		var w io.Writer
+		if bar != nil {
+			w = bar
+		}
+		if err := b.aw.addFile(ctx, f.name, f.src, w); err != nil {
+			return err
+		}
+		if path.Base(f.name) == "meta.json" {
+			blockStats(&c, f.src)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	if len(files) == 0 {
+		c.Notes = append(c.Notes, "the snapshot is empty: prometheus held no samples")
+	}
+	b.o.Log.Info("prometheus snapshot archived", "files", len(files), "bytes", total, "series", c.Series, "samples", c.Samples)
+	b.add(c)
+	return nil
+}
+
+// blockStats adds one block's time range and counts to c, from its
+// meta.json, for the manifest (and the user deciding which backup to use).
+func blockStats(c *Component, metaFile string) {
+	data, err := os.ReadFile(metaFile)
+	if err != nil {
+		return
+	}
+	var meta struct {
+		MinTime, MaxTime int64
+		Stats            struct{ NumSamples, NumSeries int64 }
+	}
+	if json.Unmarshal(data, &meta) != nil {
+		return
+	}
+	minT, maxT := time.UnixMilli(meta.MinTime).UTC(), time.UnixMilli(meta.MaxTime).UTC()
+	if c.MinTime == nil || minT.Before(*c.MinTime) {
+		c.MinTime = &minT
+	}
+	if c.MaxTime == nil || maxT.After(*c.MaxTime) {
+		c.MaxTime = &maxT
+	}
+	c.Samples += meta.Stats.NumSamples
+	c.Series += meta.Stats.NumSeries
+}
+
+// alertmanager saves the silences through the API (the authoritative
+// copy: the state files are rewritten only every 15 minutes and at
+// shutdown) and the state files nflog and silences when they exist.
+func (b *builder) alertmanager(ctx context.Context, am *amclient.AlertmanagerAPI, version string) error {
+	b.o.Log.Info("saving alertmanager silences and state", "url", b.o.Endpoints.Alertmanager)
+	sils, err := amSilences(ctx, am)
+	if err != nil {
+		return fmt.Errorf("alertmanager silences (GET %s/api/v2/silences): %w", b.o.Endpoints.Alertmanager, err)
+	}
+	if err := b.addJSON(ctx, fileSilences, sils); err != nil {
+		return err
+	}
+	c := Component{Name: Alertmanager, Status: Saved, Version: version, Notes: []string{fmt.Sprintf("%d silences", len(sils))}}
+	for _, f := range []string{"nflog", "silences"} {
+		local, cleanup, err := b.o.Files.Fetch(ctx, Alertmanager, f)
+		switch {
+		case err == nil:
+			err = b.aw.addFile(ctx, path.Join(dirAMState, f), local, nil)
+			cleanup()
+			if err != nil {
+				return err
+			}
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, fs.ErrNotExist):
+			c.Notes = append(c.Notes, "state file "+f+" not written yet (Alertmanager writes it every 15 minutes and at shutdown); silences are in silences.json")
+		default:
+			return fmt.Errorf("alertmanager state file %s: %w", f, err)
+		}
+	}
+	b.add(c)
+	return nil
+}
+
+// grafana exports dashboards, folders and datasources through the API and
+// copies grafana.db when it can be reached.
+func (b *builder) grafana(ctx context.Context, gc *grafana.Client, version string) error {
+	b.o.Log.Info("exporting grafana dashboards, folders and datasources", "url", gc.URL())
+	exp, err := gc.Export(ctx)
+	if err != nil {
+		return err
+	}
+	c := Component{Name: Grafana, Status: Saved, Version: version}
+	if err := b.addJSON(ctx, fileFolders, exp.Folders); err != nil {
+		return err
+	}
+	if err := b.addJSON(ctx, fileDatasrc, exp.Datasources); err != nil {
+		return err
+	}
+	for _, d := range exp.Dashboards {
+		dash, _ := d.Dashboard.(map[string]any)
+		uid, _ := dash["uid"].(string)
+		if checkName(uid) != nil || strings.Contains(uid, "/") {
+			c.Notes = append(c.Notes, fmt.Sprintf("dashboard with unusable uid %q not saved", uid))
+			c.Status = Partial
+			continue
+		}
+		if err := b.addJSON(ctx, path.Join(dirDashboards, uid+".json"), d); err != nil {
+			return err
+		}
+	}
+	c.Notes = append(c.Notes, fmt.Sprintf("%d dashboards, %d folders, %d datasources (secure fields are never exported)", len(exp.Dashboards), len(exp.Folders), len(exp.Datasources)))
+	local, cleanup, err := b.o.Files.Fetch(ctx, Grafana, "grafana.db")
+	switch {
+	case err == nil:
+		defer cleanup()
+		err = b.aw.addFile(ctx, fileGrafanaDB, local, nil)
+		if err != nil {
+			return err
+		}
+		c.Notes = append(c.Notes, "grafana.db copied while Grafana ran: the API export above is the consistent part")
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		c.Notes = append(c.Notes, "grafana.db not reachable: "+err.Error())
+	}
+	b.add(c)
+	return nil
+}
+
+// addJSON archives v as indented JSON, refusing it when it holds a secret.
+func (b *builder) addJSON(ctx context.Context, name string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	if b.leaks(data) {
+		return fmt.Errorf("%s would hold one of the stack's secrets: not archived", name)
+	}
+	return b.aw.addBytes(ctx, name, append(data, '\n'))
+}
+
+func (b *builder) leaks(data []byte) bool {
+	for _, s := range b.o.Secrets {
+		if s != "" && bytes.Contains(data, []byte(s)) {
+			return true
+		}
+	}
+	return false
+}
+
+// config archives the generated monitoring/ tree, minus .env and any
+// secrets directory, and minus any file that holds a secret value.
+func (b *builder) config(ctx context.Context) error {
+	c := Component{Name: Config, Status: Saved}
+	if b.o.ConfigDir == "" {
+		c.Status, c.Notes = Skipped, []string{"no config directory given"}
+		b.add(c)
+		return nil
+	}
+	var files []string
+	err := filepath.WalkDir(b.o.ConfigDir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if p != b.o.ConfigDir && (name == "secrets" || name == ".git") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if excludedConfig(name) || !d.Type().IsRegular() {
+			return nil
+		}
+		files = append(files, p)
+		return nil
+	})
+	if errors.Is(err, fs.ErrNotExist) {
+		c.Status, c.Notes = Skipped, []string{b.o.ConfigDir + " does not exist"}
+		b.add(c)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range files {
+		rel, err := filepath.Rel(b.o.ConfigDir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if b.leaks(data) {
+			c.Status = Partial
+			c.Notes = append(c.Notes, rel+" holds a secret value: left out (use the *_file form)")
+			b.o.Log.Warn("config file holds a secret: not archived", "file", p)
+			continue
+		}
+		if err := b.aw.addBytes(ctx, path.Join(dirConfig, filepath.ToSlash(rel)), data); err != nil {
+			return err
+		}
+	}
+	b.add(c)
+	return nil
+}
+
+// excludedConfig: .env and its backups or variants hold the secrets;
+// .env.example holds none. Temporary files of an interrupted write are
+// not config.
+func excludedConfig(name string) bool {
+	if name == ".env.example" {
+		return false
+	}
+	return name == ".env" || strings.HasPrefix(name, ".env.") || strings.Contains(name, ".tmp-") || strings.HasSuffix(name, "~")
+}

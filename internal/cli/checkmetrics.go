@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/investiq/investiq-mon/internal/expocheck"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+type checkMetricsOptions struct {
+	f      *Factory
+	Source string
+	Job    string
+}
+
+func newCmdCheckMetrics(f *Factory, runF func(*checkMetricsOptions) error) *cobra.Command {
+	opts := &checkMetricsOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "check-metrics URL|FILE",
+		Short: "Compare a /metrics exposition with the spec",
+		Long: `Read a live exposition (http://host:port/metrics) or a saved one (a file,
+Prometheus text format or OpenMetrics) and compare it with the metrics the
+spec declares for --job: every metric must be there with the spec's type and
+labels, label values must be in the spec's allowed set, histograms must have
+the spec's buckets and state gauges one of their states. The exposition is
+also linted as ` + "`promtool check metrics`" + ` does.
+
+Each problem is one line on stdout, naming the metric. Exit codes, as
+promtool's: 0 fine, 1 the exposition does not match the spec, 3 lint
+findings only. A lint finding about a name the spec itself declares (such
+as _milliseconds rather than _seconds) is printed as a note and fails
+nothing: the API must use the spec's name.`,
+		Example: `  investiq-mon check-metrics http://127.0.0.1:3000/metrics
+  curl -s http://api-server:3000/metrics > metrics.txt && investiq-mon check-metrics metrics.txt
+  investiq-mon check-metrics --job ml-service http://127.0.0.1:8000/metrics`,
+		Args: argsError(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Source = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return checkMetricsRun(cmd, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Job, "job", spec.JobAPI, "scrape job whose declared metrics the exposition must have")
+	return cmd
+}
+
+func checkMetricsRun(cmd *cobra.Command, opts *checkMetricsOptions) error {
+	io := opts.f.IO
+	s, err := opts.f.LoadSpec()
+	if err != nil {
+		return err
+	}
+	if _, ok := s.Job(opts.Job); !ok {
+		var jobs []string
+		for _, j := range s.Jobs {
+			jobs = append(jobs, j.Name)
+		}
+		return fmt.Errorf("%w: --job %q is not a job of the spec: choose one of %s", errUsage, opts.Job, strings.Join(jobs, ", "))
+	}
+	fams, err := expocheck.Load(cmd.Context(), nil, opts.Source)
+	if err != nil {
+		return err
+	}
+	rep := expocheck.Check(s, opts.Job, fams)
+	rep.Source = opts.Source
+	for _, p := range rep.Problems {
+		fmt.Fprintln(io.Out, p)
+	}
+	declared := slices.IndexFunc(s.Metrics, func(m spec.Metric) bool { return m.Job == opts.Job }) >= 0
+	switch {
+	case rep.SpecFailed():
+		return Exit(ExitError, fmt.Errorf("%s: %d problem(s) against the spec (job %s)", opts.Source, len(rep.SpecProblems()), opts.Job))
+	case rep.HasLint():
+		return Exit(ExitLint, fmt.Errorf("%s: matches the spec, but has lint findings", opts.Source))
+	case !declared:
+		fmt.Fprintf(io.ErrOut, "%s: the spec declares no metrics for job %s; %d families linted\n", opts.Source, opts.Job, rep.Families)
+	default:
+		fmt.Fprintf(io.ErrOut, "%s: every metric of job %s matches the spec (%d families)\n", opts.Source, opts.Job, rep.Families)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/investiq/investiq-mon/internal/doctor"
+	"github.com/investiq/investiq-mon/internal/simulate"
+	"github.com/investiq/investiq-mon/internal/stack"
+)
+
+type doctorOptions struct {
+	f               *Factory
+	Dir             string
+	State           string
+	APIURL          string
+	PrometheusURL   string
+	AlertmanagerURL string
+	GrafanaURL      string
+	Timeout         time.Duration
+	JSON            bool
+}
+
+func newCmdDoctor(f *Factory, runF func(*doctorOptions) error) *cobra.Command {
+	opts := &doctorOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Walk the troubleshooting steps and say what to fix",
+		Long: `Check, in the order data flows, what a person would otherwise check by hand
+when an alert does not arrive or a panel stays empty:
+
+  1. the API's /metrics answers and exposes the spec's metrics (names, types, labels)
+  2. Prometheus scrapes every target of the spec's jobs
+  3. Prometheus loaded the rule files without errors, with every alert of the spec
+  4. Prometheus is connected to an Alertmanager that answers and takes its alerts
+  5. Grafana's dashboards reference the provisioned datasource uid
+  6. the generated files in --dir match the spec
+
+Each step is reported as PASS or FAIL with the fix. Exit 1 when any step does
+not pass. The stack is found as status finds it (the state file of up, else
+the compose ports) and its password is read from --dir/.env; the URL flags
+override where each part is reached.`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return doctorRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (files and .env)")
+	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "the local backend's state directory")
+	fl.StringVar(&opts.APIURL, "api-url", "", "the InvestIQ API's /metrics (default http://<--api-address, else "+simulate.DefaultAPIListen+">/metrics)")
+	fl.StringVar(&opts.PrometheusURL, "prometheus-url", "", "Prometheus' base URL (default: from the running stack)")
+	fl.StringVar(&opts.AlertmanagerURL, "alertmanager-url", "", "Alertmanager's base URL (default: from the running stack)")
+	fl.StringVar(&opts.GrafanaURL, "grafana-url", "", "Grafana's base URL (default: from the running stack)")
+	fl.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
+	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON")
+	return cmd
+}
+
+func doctorRun(ctx context.Context, opts *doctorOptions) error {
+	io := opts.f.IO
+	s, err := opts.f.LoadSpec()
+	if err != nil {
+		return err
+	}
+	apiURL := opts.APIURL
+	if apiURL == "" {
+		addr := simulate.DefaultAPIListen
+		if opts.f.Settings.APIAddress != "" {
+			addr = opts.f.Settings.APIAddress
+		}
+		apiURL = "http://" + addr + "/metrics"
+	}
+	// A missing .env is a finding of the checks that need the password,
+	// not a reason to skip the others.
+	ep, epErr := stack.LoadEndpoints(s, opts.Dir, stack.Layout{Root: opts.State})
+	for _, o := range []struct {
+		flag string
+		dst  *string
+	}{
+		{opts.PrometheusURL, &ep.Prometheus},
+		{opts.AlertmanagerURL, &ep.Alertmanager},
+		{opts.GrafanaURL, &ep.Grafana},
+	} {
+		if o.flag != "" {
+			*o.dst = o.flag
+		}
+	}
+	results := doctor.Run(ctx, doctor.Options{
+		Spec: s, Dir: opts.Dir, APIURL: apiURL, Endpoints: ep, EndpointsErr: epErr, Timeout: opts.Timeout,
+	})
+	if opts.JSON {
+		enc := json.NewEncoder(io.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(results); err != nil {
+			return err
+		}
+	} else {
+		doctor.Write(io.Out, results, io.Terminal)
+	}
+	if doctor.Failed(results) {
+		return Exit(ExitError, nil)
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/investiq/investiq-mon/internal/stack"
+)
+
+type downOptions struct {
+	f       *Factory
+	Backend string
+	State   string
+	Dir     string
+	Volumes bool
+	Wait    time.Duration
+}
+
+func newCmdDown(f *Factory, runF func(*downOptions) error) *cobra.Command {
+	opts := &downOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the monitoring stack; its data is kept unless --volumes",
+		Long: `Stop the stack that up started, as recorded in --state.
+
+local: SIGTERM to each server, then wait (--wait) for it to flush and exit.
+compose: docker compose --profile monitoring down.
+
+Data (samples, silences, Grafana's database) is kept, so the next up
+continues where this one stopped. --volumes deletes it.`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Backend != "" && opts.Backend != stack.Compose && opts.Backend != stack.Local {
+				return fmt.Errorf("%w: --backend must be %s or %s, not %q", errUsage, stack.Compose, stack.Local, opts.Backend)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return stack.Down(cmd.Context(), stack.DownOptions{
+				Backend: opts.Backend, Dir: opts.Dir, Layout: stack.Layout{Root: opts.State},
+				Volumes: opts.Volumes, Wait: opts.Wait, Out: f.IO.ErrOut,
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.Volumes, "volumes", false, "also delete the stack's data")
+	fl.StringVar(&opts.Backend, "backend", "", "compose or local (default: what up recorded in --state)")
+	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory that up used")
+	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (compose file)")
+	fl.DurationVar(&opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
+	return cmd
+}

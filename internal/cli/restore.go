@@ -1,0 +1,187 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/investiq/investiq-mon/internal/backup"
+	"github.com/investiq/investiq-mon/internal/stack"
+)
+
+type restoreOptions struct {
+	f       *Factory
+	File    string
+	Yes     bool
+	State   string
+	Dir     string
+	Timeout time.Duration
+}
+
+func newCmdRestore(f *Factory, runF func(*restoreOptions) error) *cobra.Command {
+	opts := &restoreOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "restore FILE",
+		Short: "Put a backup archive back into the running stack",
+		Long: `Restore an archive written by ` + "`investiq-mon backup`" + `.
+
+The archive is verified and unpacked first; one that fails verification is
+refused and nothing changes. Then, after asking (or with --yes), restore
+stops Prometheus and Alertmanager, moves their data directories aside, puts
+the snapshot's blocks into an empty Prometheus data dir and the state files
+into Alertmanager's, starts both, waits until they are ready and re-creates
+the archived silences that are missing and not expired. Only then is the
+old data deleted; a failure before that puts it back and starts the servers
+again. Grafana's dashboards, folders and datasources are re-imported last,
+through its API (provisioned ones come from the generated files).
+
+The local backend's servers are stopped and started with the commands up
+recorded. For the compose stack (a stack without a state file is the
+compose one, as for status) the containers are stopped and started with
+docker stop/start, and the data is swapped inside the volumes by a
+throwaway container of the server's own image (the old data waits in
+<data dir>/.pre-restore-<time> until the restore succeeded).
+
+Without a terminal to ask on, restore needs --yes.`,
+		Args: argsError(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.File = args[0]
+			if opts.Timeout <= 0 {
+				return fmt.Errorf("%w: --timeout must be positive", errUsage)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return restoreRun(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before stopping the stack and replacing its data")
+	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory that up used")
+	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (.env holds the credentials)")
+	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long each server gets to be ready after its start")
+	return cmd
+}
+
+// ErrNotConfirmed is a restore the user did not agree to.
+var errNotConfirmed = errors.New("restore cancelled: nothing was changed")
+
+func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
+	f := opts.f
+	ctx := cmd.Context()
+	// Refuse early when nobody can be asked: the check costs nothing and
+	// must come before anything that takes time.
+	if !opts.Yes && !inputIsTerminal(f.IO.In) {
+		return Exit(ExitUsage, errors.New("restore replaces the stack's data: run it on a terminal to be asked, or pass --yes"))
+	}
+	m, err := backup.Verify(ctx, opts.File)
+	if err != nil {
+		return Exit(ExitError, fmt.Errorf("%w\nnothing was changed", err))
+	}
+	s, err := f.LoadSpec()
+	if err != nil {
+		return err
+	}
+	l := stack.Layout{Root: opts.State}
+	// Like status, a stack without a state file is the compose stack on
+	// the spec's published ports.
+	ep, err := stack.LoadEndpoints(s, opts.Dir, l)
+	if err != nil {
+		return err
+	}
+	var data backup.DataDirs
+	var srv backup.Stack
+	stage := ""
+	switch ep.Backend {
+	case stack.Local:
+		if _, err := l.LoadState(); err != nil {
+			return fmt.Errorf("no local stack recorded in %s: start it with `investiq-mon up --backend local` first; nothing was changed", l.StateFile())
+		}
+		data = backup.LocalFiles{backup.Prometheus: l.PrometheusData(), backup.Alertmanager: l.AlertmanagerData()}
+		srv = localStack{l, opts.Timeout}
+	case stack.Compose:
+		df := backup.ComposeFiles(s, "", "")
+		data, srv, stage = df, df, l.Root
+	default:
+		return fmt.Errorf("unknown backend %q in %s; nothing was changed", ep.Backend, l.StateFile())
+	}
+	fmt.Fprintf(f.IO.ErrOut, "%s: verified, %d files, created %s\n", opts.File, len(m.Files), m.Created.Format("2006-01-02T15:04:05Z"))
+	writeComponents(f.IO.ErrOut, m)
+	if !opts.Yes {
+		ok, err := confirm(f.IO.In, f.IO.ErrOut, fmt.Sprintf("This stops Prometheus and Alertmanager and replaces their data under %s with this backup. Continue? [y/N] ", l.Root))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Exit(ExitError, errNotConfirmed)
+		}
+	}
+	res, err := backup.Restore(ctx, backup.RestoreOptions{
+		Archive: opts.File, Endpoints: ep,
+		Data: data, StageDir: stage, Stack: srv, ReadyTimeout: opts.Timeout, Log: f.Log,
+	})
+	if res != nil {
+		if res.PrometheusRestore {
+			fmt.Fprintf(f.IO.ErrOut, "prometheus: %d blocks restored\n", res.Blocks)
+		}
+		fmt.Fprintf(f.IO.ErrOut, "alertmanager: state files %s, silences: %d re-created, %d already present, %d expired (skipped)\n",
+			map[bool]string{true: "restored", false: "not in the archive"}[res.AlertmanagerState], res.SilencesCreated, res.SilencesPresent, res.SilencesExpired)
+		if g := res.Grafana; g != nil {
+			fmt.Fprintf(f.IO.ErrOut, "grafana: %d dashboards, %d folders, %d datasources imported\n", len(g.Dashboards), len(g.Folders), len(g.Datasources))
+			for _, sk := range g.Skipped {
+				fmt.Fprintln(f.IO.ErrOut, "  skipped "+sk)
+			}
+		}
+		for _, n := range res.Notes {
+			fmt.Fprintln(f.IO.ErrOut, "note: "+n)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(f.IO.ErrOut, "restore complete; the stack is ready")
+	return nil
+}
+
+// localStack stops and starts the local backend's servers with the
+// commands `up` recorded.
+type localStack struct {
+	l       stack.Layout
+	timeout time.Duration
+}
+
+func (s localStack) Stop(ctx context.Context, c string) error {
+	_, err := stack.StopComponent(ctx, s.l, c)
+	return err
+}
+
+func (s localStack) Start(ctx context.Context, c string) error {
+	return stack.StartComponent(ctx, s.l, c, s.timeout)
+}
+
+func inputIsTerminal(in io.Reader) bool {
+	f, ok := in.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// confirm asks a yes/no question; only y or yes (any case) is yes.
+func confirm(in io.Reader, out io.Writer, question string) (bool, error) {
+	fmt.Fprint(out, question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}

@@ -1,0 +1,98 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/investiq/investiq-mon/internal/stack"
+)
+
+type upOptions struct {
+	f                *Factory
+	Backend          string
+	Timeout          time.Duration
+	State            string
+	Dir              string
+	InsecureDev      bool
+	PrometheusPort   int
+	AlertmanagerPort int
+	GrafanaPort      int
+}
+
+func newCmdUp(f *Factory, runF func(*upOptions) error) *cobra.Command {
+	opts := &upOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "up",
+		Short: "Start the monitoring stack, or reload it when its files changed",
+		Long: `Start Prometheus, Alertmanager and Grafana and wait until each is ready.
+
+--backend compose (the production path) generates the stack into --dir if
+needed and runs docker compose --profile monitoring up -d --wait on it.
+
+--backend local runs the servers as background processes on 127.0.0.1,
+without Docker, under --state (data, logs, pid files, rendered configs,
+secret files). Targets default to the InvestIQ API on 127.0.0.1:3000 and the
+ML service on 127.0.0.1:8000 (see --api-address, --ml-address); try it with
+` + "`investiq-mon simulate`" + `. Grafana runs only when a grafana binary is on PATH.
+
+On a running local stack, up does nothing when the files are unchanged; when
+they changed it validates them and reloads the servers without a restart. A
+file that fails validation is not applied.
+
+Secrets come from --dir/.env (created by generate). up refuses a Grafana
+admin password of admin unless --insecure-dev.`,
+		Args: argsError(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Backend != stack.Compose && opts.Backend != stack.Local {
+				return fmt.Errorf("%w: --backend must be %s or %s, not %q", errUsage, stack.Compose, stack.Local, opts.Backend)
+			}
+			for name, p := range map[string]int{"--prometheus-port": opts.PrometheusPort, "--alertmanager-port": opts.AlertmanagerPort, "--grafana-port": opts.GrafanaPort} {
+				if p < 1 || p > 65535 {
+					return fmt.Errorf("%w: %s %d is not a port (1-65535)", errUsage, name, p)
+				}
+			}
+			if opts.Timeout <= 0 {
+				return fmt.Errorf("%w: --timeout must be positive", errUsage)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return upRun(cmd, opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.Backend, "backend", stack.Compose, "compose (docker compose) or local (processes on 127.0.0.1)")
+	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
+	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory of the local backend (data, logs, pids)")
+	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack: docker-compose.yml and .env")
+	fl.BoolVar(&opts.InsecureDev, "insecure-dev", false, "allow a Grafana admin password of admin (throwaway local stacks only)")
+	fl.IntVar(&opts.PrometheusPort, "prometheus-port", stack.DefaultPrometheusPort, "local backend: Prometheus port on 127.0.0.1")
+	fl.IntVar(&opts.AlertmanagerPort, "alertmanager-port", stack.DefaultAlertmanager, "local backend: Alertmanager port on 127.0.0.1")
+	fl.IntVar(&opts.GrafanaPort, "grafana-port", stack.DefaultGrafanaPort, "local backend: Grafana port on 127.0.0.1")
+	return cmd
+}
+
+func upRun(cmd *cobra.Command, opts *upOptions) error {
+	f := opts.f
+	_, err := stack.Up(cmd.Context(), stack.Options{
+		Backend:          opts.Backend,
+		Settings:         f.Settings,
+		NewSpec:          f.Spec,
+		Dir:              opts.Dir,
+		Layout:           stack.Layout{Root: opts.State},
+		Timeout:          opts.Timeout,
+		InsecureDev:      opts.InsecureDev,
+		PrometheusPort:   opts.PrometheusPort,
+		AlertmanagerPort: opts.AlertmanagerPort,
+		GrafanaPort:      opts.GrafanaPort,
+		Out:              f.IO.ErrOut,
+		Terminal:         f.IO.Terminal,
+	})
+	if errors.Is(err, stack.ErrTimeout) {
+		return Exit(ExitTimeout, err)
+	}
+	return err
+}

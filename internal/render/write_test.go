@@ -1,0 +1,66 @@
+package render_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/investiq/investiq-mon/internal/render"
+)
+
+func TestWriteIsAllOrNothing(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "a.yml")
+	if err := os.WriteFile(old, []byte("old\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// "blocked" is a file, so b/c.yml cannot be staged under it.
+	if err := os.WriteFile(filepath.Join(dir, "blocked"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := render.Write(dir, []render.File{
+		{Path: "a.yml", Data: []byte("new\n"), Mode: 0o644},
+		{Path: "blocked/c.yml", Data: []byte("c\n"), Mode: 0o644},
+	})
+	if err == nil {
+		t.Fatal("Write succeeded with an unwritable file")
+	}
+	got, _ := os.ReadFile(old)
+	if string(got) != "old\n" {
+		t.Errorf("a.yml = %q after a failed Write, want it untouched", got)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		names := []string{}
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("directory holds %v after a failed Write, want only a.yml and blocked", names)
+	}
+}
+
+func TestWriteModes(t *testing.T) {
+	dir := t.TempDir()
+	if err := render.Write(dir, []render.File{{Path: "s/secret", Data: []byte("x"), Mode: 0o600}}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "s", "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %04o, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestWriteRefusesAFileAsDirectory(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := render.Write(f, []render.File{{Path: "x", Data: []byte("x"), Mode: 0o644}})
+	if !errors.Is(err, render.ErrBadOutDir) {
+		t.Errorf("err = %v, want ErrBadOutDir", err)
+	}
+}

@@ -1,0 +1,180 @@
+package secrets_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+func TestEnsure(t *testing.T) {
+	s := spec.Default()
+
+	t.Run("a first run creates .env 0600 with random generated secrets", func(t *testing.T) {
+		dir := t.TempDir()
+		res, err := secrets.Ensure(dir, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Created {
+			t.Error("Created = false on a fresh directory")
+		}
+		fi, err := os.Stat(filepath.Join(dir, secrets.FileName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf(".env mode %04o, want 0600", fi.Mode().Perm())
+		}
+		env, err := secrets.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range s.Secrets() {
+			v := env.Get(sec.Env)
+			if sec.Generated && len(v) < 24 {
+				t.Errorf("%s = %d characters, want a random password of at least 24", sec.Env, len(v))
+			}
+			if !sec.Generated && v != "" {
+				t.Errorf("%s is the operator's to fill in, got a value", sec.Env)
+			}
+		}
+		if env.Get("GRAFANA_ADMIN_PASSWORD") == "admin" {
+			t.Error("Grafana password is admin")
+		}
+		hash := env.Get(render.BcryptEnv)
+		if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(env.StackPassword())); err != nil {
+			t.Errorf("bcrypt hash does not match the stack password: %v", err)
+		}
+	})
+
+	t.Run("two fresh directories get different passwords", func(t *testing.T) {
+		a, b := t.TempDir(), t.TempDir()
+		for _, d := range []string{a, b} {
+			if _, err := secrets.Ensure(d, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ea, _ := secrets.Load(a)
+		eb, _ := secrets.Load(b)
+		if ea.StackPassword() == eb.StackPassword() {
+			t.Error("two .env files share a stack password")
+		}
+	})
+
+	t.Run("a second run changes nothing", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := secrets.Ensure(dir, s); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := os.ReadFile(filepath.Join(dir, secrets.FileName))
+		res, err := secrets.Ensure(dir, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := os.ReadFile(filepath.Join(dir, secrets.FileName))
+		if res.Created || len(res.Updated) > 0 || string(before) != string(after) {
+			t.Errorf("second run rewrote .env (created %v, updated %v)", res.Created, res.Updated)
+		}
+	})
+
+	t.Run("a hand-changed stack password gets a new bcrypt hash; other lines stay", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, secrets.FileName)
+		if err := os.WriteFile(p, []byte("# mine\nINVESTIQ_STACK_PASSWORD=correct-horse-battery\nDISCORD_WEBHOOK_URL=https://discord.example/x\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		res, err := secrets.Ensure(dir, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(strings.Join(res.Updated, " "), render.BcryptEnv) {
+			t.Errorf("Updated = %v, want it to name %s", res.Updated, render.BcryptEnv)
+		}
+		data, _ := os.ReadFile(p)
+		if !strings.HasPrefix(string(data), "# mine\nINVESTIQ_STACK_PASSWORD=correct-horse-battery\nDISCORD_WEBHOOK_URL=https://discord.example/x\n") {
+			t.Errorf("existing lines were not kept:\n%s", data)
+		}
+		env, _ := secrets.Load(dir)
+		if err := bcrypt.CompareHashAndPassword([]byte(env.Get(render.BcryptEnv)), []byte("correct-horse-battery")); err != nil {
+			t.Errorf("hash does not follow the hand-set password: %v", err)
+		}
+	})
+
+	t.Run("a readable .env and an admin password are warned about", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, secrets.FileName)
+		if err := os.WriteFile(p, []byte("GRAFANA_ADMIN_PASSWORD=admin\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := secrets.Ensure(dir, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(res.Warnings, "\n")
+		if !strings.Contains(all, "chmod 600") || !strings.Contains(all, "is admin") {
+			t.Errorf("warnings = %q", all)
+		}
+		if strings.Contains(all, "admin\n") {
+			t.Error("a warning printed a value")
+		}
+	})
+}
+
+func TestSet(t *testing.T) {
+	s := spec.Default()
+	dir := t.TempDir()
+	if _, err := secrets.Ensure(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	env, _ := secrets.Load(dir)
+	stack := env.StackPassword()
+	if err := env.Set(s, "GRAFANA_ADMIN_PASSWORD", "n3w-Pass.word"); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := secrets.Load(dir)
+	if again.Get("GRAFANA_ADMIN_PASSWORD") != "n3w-Pass.word" || again.StackPassword() != stack {
+		t.Error("Set did not change exactly one variable")
+	}
+	if err := env.Set(s, "GRAFANA_ADMIN_PASSWORD", "it's"); err == nil {
+		t.Error("a value with a single quote was accepted; dotenv cannot hold it verbatim")
+	}
+	if fi, _ := os.Stat(env.Path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode after Set %04o, want 0600", fi.Mode().Perm())
+	}
+}
+
+func TestWriteFiles(t *testing.T) {
+	s := spec.Default()
+	dir := t.TempDir()
+	if _, err := secrets.Ensure(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	env, _ := secrets.Load(dir)
+	sdir := filepath.Join(t.TempDir(), "secrets")
+	web := filepath.Join(sdir, "web.yml")
+	if err := env.WriteFiles(s, sdir, web); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(sdir)
+	if fi.Mode().Perm() != 0o700 {
+		t.Errorf("secrets dir mode %04o, want 0700", fi.Mode().Perm())
+	}
+	got, _ := os.ReadFile(filepath.Join(sdir, spec.SecretStackPassword))
+	if string(got) != env.StackPassword() {
+		t.Error("stack_password file does not hold the .env value")
+	}
+	webData, _ := os.ReadFile(web)
+	if strings.Contains(string(webData), env.StackPassword()) {
+		t.Error("web config holds the plain password")
+	}
+	if !strings.Contains(string(webData), "$2") {
+		t.Errorf("web config has no bcrypt hash: %s", webData)
+	}
+}

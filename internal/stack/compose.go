@@ -1,0 +1,222 @@
+package stack
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+func dockerBin() (string, error) {
+	p, err := exec.LookPath("docker")
+	if err != nil {
+		return "", fmt.Errorf("docker not found on PATH: install Docker with the compose plugin, or run the stack without it: investiq-mon up --backend local")
+	}
+	return p, nil
+}
+
+// composeArgs are the arguments every compose call starts with. The
+// profile is on every call: without it `down` and `ps` do not see the
+// monitoring services and leave them running.
+func composeArgs(file string, args ...string) []string {
+	return append([]string{"compose", "-f", file, "--profile", render.ComposeProfile}, args...)
+}
+
+// engineAnswers runs `docker info`; only the client is installed on many
+// machines, and compose's own error for that is long and confusing.
+func engineAnswers(ctx context.Context, docker string) error {
+	out, err := exec.CommandContext(ctx, docker, "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w (docker info: %s): start Docker, or run the stack without it: investiq-mon up --backend local", ErrNoEngine, firstLine(out, err))
+	}
+	return nil
+}
+
+func firstLine(out []byte, err error) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if line == "" {
+		return err.Error()
+	}
+	return line
+}
+
+// ensureGenerated writes the stack's files into Dir when they are missing
+// or differ from the spec, as `generate` would, and .env when missing.
+func ensureGenerated(o Options, s *spec.Spec) error {
+	files, err := render.Render(s)
+	if err != nil {
+		return err
+	}
+	drifts, err := render.Check(o.Dir, files)
+	if err != nil {
+		return err
+	}
+	if len(drifts) == 0 {
+		return nil
+	}
+	differ := map[string]bool{}
+	for _, d := range drifts {
+		differ[d.Path] = true
+	}
+	var write []render.File
+	for _, f := range files {
+		if differ[f.Path] {
+			write = append(write, f)
+		}
+	}
+	if err := render.Write(o.Dir, write); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "generated %d files in %s from the spec\n", len(write), o.Dir)
+	return nil
+}
+
+func upCompose(ctx context.Context, o Options) (State, error) {
+	s := o.NewSpec(o.Settings)
+	docker, err := dockerBin()
+	if err != nil {
+		return State{}, err
+	}
+	if err := engineAnswers(ctx, docker); err != nil {
+		return State{}, err
+	}
+	if err := ensureGenerated(o, s); err != nil {
+		return State{}, err
+	}
+	env, err := ensureEnv(o, s)
+	if err != nil {
+		return State{}, err
+	}
+	if err := checkGrafanaPassword(env, o); err != nil {
+		return State{}, err
+	}
+	file := filepath.Join(o.Dir, render.ComposeFile)
+	// --wait blocks until every healthcheck passes: promtool check
+	// healthy, amtool config show and Grafana's /api/health, each with
+	// the stack's credentials. That is the readiness wait of this backend.
+	args := composeArgs(file, "up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(o.Timeout.Seconds())))
+	fmt.Fprintf(o.Out, "docker %s\n", strings.Join(args, " "))
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput()
+	if err != nil {
+		return State{}, fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+	}
+	addr := loopback(s.PublishAddress)
+	st := State{
+		Backend:      Compose,
+		Prometheus:   fmt.Sprintf("http://%s:%d", addr, s.Ports.Prometheus),
+		Alertmanager: fmt.Sprintf("http://%s:%d", addr, s.Ports.Alertmanager),
+		Grafana:      fmt.Sprintf("http://%s:%d", addr, s.Ports.Grafana),
+		ComposeFile:  file,
+	}
+	if err := o.Layout.SaveState(st); err != nil {
+		return State{}, err
+	}
+	fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s, Grafana %s\n", st.Prometheus, st.Alertmanager, st.Grafana)
+	return st, nil
+}
+
+func downCompose(ctx context.Context, o DownOptions, st State) error {
+	docker, err := dockerBin()
+	if err != nil {
+		return err
+	}
+	file := st.ComposeFile
+	if file == "" {
+		file = filepath.Join(o.Dir, render.ComposeFile)
+	}
+	args := composeArgs(file, "down")
+	if o.Volumes {
+		args = append(args, "--volumes")
+	}
+	fmt.Fprintf(o.Out, "docker %s\n", strings.Join(args, " "))
+	out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("docker compose down failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+	}
+	// The containers are gone: forget them, so a later `up --backend
+	// local` with this state directory is not refused.
+	if err := os.Remove(o.Layout.StateFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if o.Volumes {
+		fmt.Fprintln(o.Out, "removed the stack's volumes")
+	} else {
+		fmt.Fprintln(o.Out, "volumes kept (remove them with down --volumes)")
+	}
+	return nil
+}
+
+// composeService runs a compose subcommand on one service of the stack.
+func composeService(ctx context.Context, file string, args ...string) error {
+	if file == "" {
+		return fmt.Errorf("the state file names no compose file: run `investiq-mon up` first")
+	}
+	docker, err := dockerBin()
+	if err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, docker, composeArgs(file, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("docker compose %s failed (%v):\n%s", args[0], err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// Container is one line of `docker compose ps --format json`.
+type Container struct {
+	Service string `json:"Service"`
+	Name    string `json:"Name"`
+	State   string `json:"State"`
+	Health  string `json:"Health"`
+	Status  string `json:"Status"`
+}
+
+// composePS lists the stack's containers. Compose 2.21 and later print
+// one JSON object per line; earlier ones one array.
+func composePS(ctx context.Context, file string) ([]Container, error) {
+	docker, err := dockerBin()
+	if err != nil {
+		return nil, err
+	}
+	out, err := exec.CommandContext(ctx, docker, composeArgs(file, "ps", "--format", "json")...).Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		return nil, fmt.Errorf("docker compose ps: %s", firstLine(stderr, err))
+	}
+	out = bytes.TrimSpace(out)
+	var cs []Container
+	if bytes.HasPrefix(out, []byte("[")) {
+		if err := json.Unmarshal(out, &cs); err != nil {
+			return nil, fmt.Errorf("docker compose ps: %w", err)
+		}
+		return cs, nil
+	}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var c Container
+		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
+			return nil, fmt.Errorf("docker compose ps: %w", err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}

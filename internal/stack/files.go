@@ -1,0 +1,181 @@
+package stack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/validate"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+// ErrInvalid is returned when a rendered file does not load in the server
+// that would read it; such a file is never applied.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Local defaults: the InvestIQ API and ML service as a developer runs them,
+// and the servers' usual ports, all on loopback.
+const (
+	LocalAPIAddress       = "127.0.0.1:3000"
+	LocalMLAddress        = "127.0.0.1:8000"
+	DefaultPrometheusPort = 9090
+	DefaultAlertmanager   = 9093
+	DefaultGrafanaPort    = 3001
+)
+
+// LocalSpec is the spec as the local backend runs it: targets and servers
+// on 127.0.0.1, secrets and web config in the state directory (absolute
+// paths, since the servers resolve them from their own working directory).
+func LocalSpec(newSpec func(spec.Settings) *spec.Spec, set spec.Settings, l Layout, promPort, amPort, grafanaPort int) *spec.Spec {
+	if set.APIAddress == "" {
+		set.APIAddress = LocalAPIAddress
+	}
+	if set.MLAddress == "" {
+		set.MLAddress = LocalMLAddress
+	}
+	set.PrometheusAddress = fmt.Sprintf("127.0.0.1:%d", promPort)
+	set.AlertmanagerAddress = fmt.Sprintf("127.0.0.1:%d", amPort)
+	set.PublishAddress = "127.0.0.1"
+	if newSpec == nil {
+		newSpec = spec.InvestIQ
+	}
+	s := newSpec(set)
+	s.SecretsDir = l.SecretsDir()
+	s.WebConfigFile = l.WebConfig()
+	s.GrafanaDashboardsDir = filepath.Join(l.ConfigDir(), filepath.FromSlash(render.DashboardsDir))
+	s.ExternalURL = "http://" + set.AlertmanagerAddress
+	s.Ports = spec.Ports{Prometheus: promPort, Alertmanager: amPort, Grafana: grafanaPort}
+	return s
+}
+
+// localFiles renders what the local servers read: Prometheus,
+// Alertmanager and Grafana files (not the compose file or .env.example).
+func localFiles(s *spec.Spec) ([]render.File, error) {
+	all, err := render.Render(s)
+	if err != nil {
+		return nil, err
+	}
+	var out []render.File
+	for _, f := range all {
+		switch strings.SplitN(f.Path, "/", 2)[0] {
+		case "prometheus", "alertmanager", "grafana":
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}
+
+// snapshotFiles reads what dir holds at the paths of files and returns a
+// function that puts it back: files that existed get their old bytes,
+// files that did not are removed.
+func snapshotFiles(dir string, files []render.File) (func() error, error) {
+	var old []render.File
+	var created []string
+	for _, f := range files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		data, err := os.ReadFile(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			created = append(created, p)
+		case err != nil:
+			return nil, err
+		default:
+			mode := f.Mode
+			if fi, err := os.Stat(p); err == nil {
+				mode = fi.Mode().Perm()
+			}
+			old = append(old, render.File{Path: f.Path, Data: data, Mode: mode})
+		}
+	}
+	return func() error {
+		var errs []error
+		if len(old) > 0 {
+			errs = append(errs, render.Write(dir, old))
+		}
+		for _, p := range created {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}, nil
+}
+
+func hashes(files []render.File) map[string]string {
+	h := map[string]string{}
+	for _, f := range files {
+		sum := sha256.Sum256(f.Data)
+		h[f.Path] = hex.EncodeToString(sum[:])
+	}
+	return h
+}
+
+// changedComponents names the components whose files differ from the
+// applied hashes.
+func changedComponents(applied, next map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for p, h := range next {
+		if applied[p] != h {
+			out[strings.SplitN(p, "/", 2)[0]] = true
+		}
+	}
+	for p := range applied {
+		if _, ok := next[p]; !ok {
+			out[strings.SplitN(p, "/", 2)[0]] = true
+		}
+	}
+	return out
+}
+
+// validateFiles loads files back through internal/validate, which runs
+// the servers' own loaders (Prometheus' config.LoadFile and rulefmt,
+// Alertmanager's config.LoadFile), from a scratch copy so that relative
+// rule_files resolve as they will in place. Every error is reported at
+// path:line:col relative to the config directory; warnings (lint) do not
+// stop `up`, since the servers would load the file.
+func validateFiles(ctx context.Context, files []render.File) error {
+	dir, err := os.MkdirTemp("", "investiq-mon-validate-*")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := render.Write(dir, files); err != nil {
+		return err
+	}
+	var paths []string
+	for _, f := range files {
+		top, name, _ := strings.Cut(f.Path, "/")
+		// The servers' own files: not the client configs of the
+		// healthchecks, nor the rule unit tests (`investiq-mon test`).
+		if (top == "prometheus" || top == "alertmanager") && strings.HasSuffix(name, ".yml") &&
+			!strings.HasSuffix(name, "-http.yml") && !strings.HasSuffix(name, "_test.yml") {
+			paths = append(paths, filepath.Join(dir, filepath.FromSlash(f.Path)))
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	// SyntaxOnly: the secret files the configs name are written only once
+	// validation has passed.
+	res, err := validate.Run(ctx, paths, validate.Options{SyntaxOnly: true})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, f := range res.Findings {
+		if f.Severity == validate.Error {
+			errs = append(errs, errors.New(strings.ReplaceAll(f.String(), dir+string(filepath.Separator), "")))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("%w, nothing applied:\n%w", ErrInvalid, err)
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/go-openapi/runtime/client"
+	"github.com/go-openapi/strfmt"
+	amclient "github.com/prometheus/alertmanager/api/v2/client"
+	"github.com/prometheus/alertmanager/api/v2/client/general"
+	promapi "github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+
+	"github.com/investiq/investiq-mon/spec"
+)
+
+// Report is what `status` shows. It holds URLs and states, never a
+// credential, so it is safe to print as JSON.
+type Report struct {
+	Backend    string          `json:"backend"`
+	Components []ComponentInfo `json:"components"`
+	Containers []Container     `json:"containers,omitempty"`
+	Targets    []TargetInfo    `json:"targets"`
+	RuleGroups []RuleGroupInfo `json:"ruleGroups"`
+	Alerts     []AlertInfo     `json:"alerts"`
+	Health     HealthInfo      `json:"health"`
+	// RequestRate and ErrorRate are the dashboard's top row over the last
+	// Window, one point per Step (per second; NaN-free: gaps are dropped).
+	RequestRate []float64     `json:"requestRate"`
+	ErrorRate   []float64     `json:"errorRate"`
+	Window      time.Duration `json:"-"`
+	Step        time.Duration `json:"-"`
+	// WindowSeconds and StepSeconds are Window and Step for JSON readers.
+	WindowSeconds float64 `json:"windowSeconds"`
+	StepSeconds   float64 `json:"stepSeconds"`
+	// Errors are the requests that failed, so a half-broken stack still
+	// shows what it can.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// ComponentInfo is one server of the stack.
+type ComponentInfo struct {
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	Up      bool   `json:"up"`
+	Version string `json:"version,omitempty"`
+	Error   string `json:"error,omitempty"`
+}
+
+// TargetInfo is one scrape target.
+type TargetInfo struct {
+	Job        string    `json:"job"`
+	Instance   string    `json:"instance"`
+	Health     string    `json:"health"`
+	LastError  string    `json:"lastError,omitempty"`
+	LastScrape time.Time `json:"lastScrape"`
+}
+
+// RuleGroupInfo is one rule group and its rules' errors.
+type RuleGroupInfo struct {
+	Name   string   `json:"name"`
+	File   string   `json:"file"`
+	Rules  int      `json:"rules"`
+	Errors []string `json:"errors,omitempty"`
+}
+
+// AlertInfo is one pending or firing alert.
+type AlertInfo struct {
+	Name     string            `json:"name"`
+	State    string            `json:"state"`
+	Labels   map[string]string `json:"labels"`
+	ActiveAt time.Time         `json:"activeAt"`
+}
+
+// HealthInfo is InvestIQ's health row: each dependency up or down, and
+// whether trading is active or halted ("unknown" without data).
+type HealthInfo struct {
+	Dependencies map[string]bool `json:"dependencies"`
+	Trading      string          `json:"trading"`
+}
+
+// StatusOptions say where to look.
+type StatusOptions struct {
+	// ComposeFile, for the compose backend, lists containers too.
+	ComposeFile string
+	// Window of the sparklines (15m) and number of points (30).
+	Window time.Duration
+	Points int
+}
+
+// CollectStatus asks the running stack what `status` shows. A component
+// that does not answer is reported down, not returned as an error.
+func CollectStatus(ctx context.Context, ep Endpoints, o StatusOptions) *Report {
+	if o.Window <= 0 {
+		o.Window = 15 * time.Minute
+	}
+	if o.Points <= 0 {
+		o.Points = 30
+	}
+	r := &Report{Backend: ep.Backend, Window: o.Window, Step: o.Window / time.Duration(o.Points)}
+	r.WindowSeconds, r.StepSeconds = r.Window.Seconds(), r.Step.Seconds()
+	hc := httpClient(ep.User, ep.Password)
+	if ep.Backend == Compose && o.ComposeFile != "" {
+		cs, err := composePS(ctx, o.ComposeFile)
+		if err != nil {
+			r.Errors = append(r.Errors, err.Error())
+		}
+		r.Containers = cs
+	}
+
+	// Prometheus: version, targets, rules, alerts, health and rates.
+	prom := ComponentInfo{Name: Prometheus, URL: ep.Prometheus}
+	pc, err := promapi.NewClient(promapi.Config{Address: ep.Prometheus, Client: hc})
+	var api v1.API
+	if err == nil {
+		api = v1.NewAPI(pc)
+		var bi v1.BuildinfoResult
+		if bi, err = api.Buildinfo(ctx); err == nil {
+			prom.Up, prom.Version = true, version(bi.Version, bi.GoVersion)
+		}
+	}
+	if err != nil {
+		prom.Error = err.Error()
+	}
+	r.Components = append(r.Components, prom)
+
+	am := ComponentInfo{Name: Alertmanager, URL: ep.Alertmanager}
+	if v, err := alertmanagerVersion(ctx, ep); err != nil {
+		am.Error = err.Error()
+	} else {
+		am.Up, am.Version = true, v
+	}
+	r.Components = append(r.Components, am)
+
+	if ep.Grafana != "" {
+		gf := ComponentInfo{Name: Grafana, URL: ep.Grafana}
+		if err := ready(ctx, httpClient("", ""), strings.TrimSuffix(ep.Grafana, "/")+"/api/health"); err != nil {
+			gf.Error = err.Error()
+		} else {
+			gf.Up = true
+		}
+		r.Components = append(r.Components, gf)
+	}
+
+	r.Health = HealthInfo{Dependencies: map[string]bool{}, Trading: "unknown"}
+	if !prom.Up {
+		return r
+	}
+	add := func(what string, err error) {
+		r.Errors = append(r.Errors, what+": "+err.Error())
+	}
+	if tr, err := api.Targets(ctx); err != nil {
+		add("targets", err)
+	} else {
+		for _, t := range tr.Active {
+			r.Targets = append(r.Targets, TargetInfo{
+				Job: string(t.Labels[model.JobLabel]), Instance: string(t.Labels[model.InstanceLabel]),
+				Health: string(t.Health), LastError: t.LastError, LastScrape: t.LastScrape,
+			})
+		}
+		sort.Slice(r.Targets, func(i, j int) bool {
+			return r.Targets[i].Job+r.Targets[i].Instance < r.Targets[j].Job+r.Targets[j].Instance
+		})
+	}
+	if rr, err := api.Rules(ctx, nil); err != nil {
+		add("rules", err)
+	} else {
+		for _, g := range rr.Groups {
+			gi := RuleGroupInfo{Name: g.Name, File: g.File, Rules: len(g.Rules)}
+			for _, rule := range g.Rules {
+				switch ru := rule.(type) {
+				case v1.AlertingRule:
+					if ru.LastError != "" {
+						gi.Errors = append(gi.Errors, ru.Name+": "+ru.LastError)
+					}
+				case v1.RecordingRule:
+					if ru.LastError != "" {
+						gi.Errors = append(gi.Errors, ru.Name+": "+ru.LastError)
+					}
+				}
+			}
+			r.RuleGroups = append(r.RuleGroups, gi)
+		}
+	}
+	if ar, err := api.Alerts(ctx); err != nil {
+		add("alerts", err)
+	} else {
+		for _, a := range ar.Alerts {
+			labels := map[string]string{}
+			for k, v := range a.Labels {
+				labels[string(k)] = string(v)
+			}
+			r.Alerts = append(r.Alerts, AlertInfo{
+				Name: string(a.Labels[model.AlertNameLabel]), State: string(a.State), Labels: labels, ActiveAt: a.ActiveAt,
+			})
+		}
+		sort.Slice(r.Alerts, func(i, j int) bool { return r.Alerts[i].Name < r.Alerts[j].Name })
+	}
+	now := time.Now()
+	if v, _, _, err := api.Query(ctx, "investiq_dependency_health", now); err != nil {
+		add("dependency health", err)
+	} else if vec, ok := v.(model.Vector); ok {
+		for _, s := range vec {
+			r.Health.Dependencies[string(s.Metric["name"])] = s.Value == 1
+		}
+	}
+	if v, _, _, err := api.Query(ctx, "max(investiq_trading_halted)", now); err != nil {
+		add("trading status", err)
+	} else if vec, ok := v.(model.Vector); ok && len(vec) == 1 {
+		r.Health.Trading = "active"
+		if vec[0].Value == 1 {
+			r.Health.Trading = "halted"
+		}
+	}
+	rng := v1.Range{Start: now.Add(-o.Window), End: now, Step: r.Step}
+	r.RequestRate = rangeValues(ctx, api, "sum(rate(investiq_requests_total[1m]))", rng, add)
+	r.ErrorRate = rangeValues(ctx, api, "sum(rate(investiq_errors_total[1m]))", rng, add)
+	return r
+}
+
+func rangeValues(ctx context.Context, api v1.API, q string, rng v1.Range, add func(string, error)) []float64 {
+	v, _, _, err := api.QueryRange(ctx, q, rng)
+	if err != nil {
+		add(q, err)
+		return nil
+	}
+	m, ok := v.(model.Matrix)
+	if !ok || len(m) == 0 {
+		return nil
+	}
+	out := make([]float64, 0, len(m[0].Values))
+	for _, p := range m[0].Values {
+		out = append(out, float64(p.Value))
+	}
+	return out
+}
+
+// alertmanagerVersion asks /api/v2/status through Alertmanager's own
+// OpenAPI client.
+func alertmanagerVersion(ctx context.Context, ep Endpoints) (string, error) {
+	u, err := url.Parse(ep.Alertmanager)
+	if err != nil {
+		return "", err
+	}
+	tr := client.NewWithClient(u.Host, strings.TrimSuffix(u.Path, "/")+amclient.DefaultBasePath, []string{u.Scheme}, httpClient(ep.User, ep.Password))
+	c := amclient.New(tr, strfmt.Default)
+	resp, err := c.General.GetStatus(general.NewGetStatusParamsWithContext(ctx))
+	if err != nil {
+		return "", err
+	}
+	if resp.Payload == nil || resp.Payload.VersionInfo == nil || resp.Payload.VersionInfo.Version == nil {
+		return "", fmt.Errorf("no version in /api/v2/status")
+	}
+	vi := resp.Payload.VersionInfo
+	return version(*vi.Version, deref(vi.GoVersion)), nil
+}
+
+// version names a build: servers built with `go build` (as make tools
+// does) carry no version string, only the Go version.
+func version(v, goVersion string) string {
+	if v != "" {
+		return v
+	}
+	if goVersion != "" {
+		return "unversioned build (" + goVersion + ")"
+	}
+	return "unversioned build"
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Dependencies lists InvestIQ's dependencies as the spec declares them, so
+// the health row shows one that has never reported as unknown, not missing.
+func Dependencies(s *spec.Spec) []string {
+	m, ok := s.Metric("investiq_dependency_health")
+	if !ok {
+		return nil
+	}
+	l, ok := m.Label("name")
+	if !ok {
+		return nil
+	}
+	return slices.Clone(l.Values)
+}

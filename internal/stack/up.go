@@ -1,0 +1,622 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"gopkg.in/yaml.v3"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/internal/toolbin"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+// Errors callers branch on (the CLI maps ErrTimeout to its own exit code).
+var (
+	ErrTimeout      = errors.New("timed out waiting for the stack to be ready")
+	ErrInsecure     = errors.New("GRAFANA_ADMIN_PASSWORD is admin")
+	ErrNoEngine     = errors.New("no Docker engine answers")
+	ErrUnknownState = errors.New("unknown backend")
+)
+
+// Options say how to bring the stack up.
+type Options struct {
+	// Backend is Compose or Local.
+	Backend string
+	// Settings and NewSpec build the spec (spec.InvestIQ when nil); the
+	// local backend puts every address on 127.0.0.1. Tests shorten the
+	// intervals here, never by changing a rule.
+	Settings spec.Settings
+	NewSpec  func(spec.Settings) *spec.Spec
+	// Dir is the generated stack: docker-compose.yml and .env.
+	Dir string
+	// Layout is the local backend's state directory; the compose backend
+	// keeps only its state file there.
+	Layout Layout
+	// Timeout bounds the wait for every component to be ready.
+	Timeout time.Duration
+	// InsecureDev allows a Grafana admin password of "admin".
+	InsecureDev bool
+	// Ports of the local servers; zero means the defaults.
+	PrometheusPort, AlertmanagerPort, GrafanaPort int
+	// Out receives what a person reads: progress and one line per action.
+	Out io.Writer
+	// Terminal draws a progress bar instead of plain lines.
+	Terminal bool
+
+	// renderFiles replaces localFiles in tests, to hand up a broken file.
+	renderFiles func(*spec.Spec) ([]render.File, error)
+}
+
+func (o *Options) defaults() {
+	if o.NewSpec == nil {
+		o.NewSpec = spec.InvestIQ
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.PrometheusPort == 0 {
+		o.PrometheusPort = DefaultPrometheusPort
+	}
+	if o.AlertmanagerPort == 0 {
+		o.AlertmanagerPort = DefaultAlertmanager
+	}
+	if o.GrafanaPort == 0 {
+		o.GrafanaPort = DefaultGrafanaPort
+	}
+	if o.Layout.Root == "" {
+		o.Layout.Root = DefaultStateDir
+	}
+	if abs, err := filepath.Abs(o.Layout.Root); err == nil {
+		o.Layout.Root = abs
+	}
+}
+
+// Up starts the stack, or brings a running one up to date.
+func Up(ctx context.Context, o Options) (State, error) {
+	o.defaults()
+	switch o.Backend {
+	case Local:
+		return upLocal(ctx, o)
+	case Compose:
+		return upCompose(ctx, o)
+	}
+	return State{}, fmt.Errorf("%w %q: use %s or %s", ErrUnknownState, o.Backend, Compose, Local)
+}
+
+// checkGrafanaPassword enforces issue 8: no admin/admin unless asked.
+func checkGrafanaPassword(env *secrets.Env, o Options) error {
+	if env.Get("GRAFANA_ADMIN_PASSWORD") != "admin" {
+		return nil
+	}
+	if !o.InsecureDev {
+		return fmt.Errorf("%w in %s: set a strong one (or delete the line and rerun `investiq-mon generate`), or pass --insecure-dev for a throwaway local stack", ErrInsecure, env.Path)
+	}
+	fmt.Fprintln(o.Out, "warning: --insecure-dev: Grafana's admin password is admin; never expose this stack")
+	return nil
+}
+
+// ensureEnv makes sure Dir/.env exists, as generate would create it.
+func ensureEnv(o Options, s *spec.Spec) (*secrets.Env, error) {
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	res, err := secrets.Ensure(o.Dir, s)
+	if err != nil {
+		return nil, err
+	}
+	if res.Created {
+		fmt.Fprintf(o.Out, "created %s (mode 0600) with random passwords; it is never printed or overwritten\n", filepath.Join(o.Dir, secrets.FileName))
+	}
+	return secrets.Load(o.Dir)
+}
+
+// localProcesses is how each local component runs. Every secret reaches
+// the servers as a file name, so `ps` shows nothing worth stealing.
+func localProcesses(s *spec.Spec, l Layout, o Options) (map[string]Process, []string, error) {
+	procs := map[string]Process{}
+	var notes []string
+	prom, err := toolbin.Find("prometheus")
+	if err != nil {
+		return nil, nil, err
+	}
+	am, err := toolbin.Find("alertmanager")
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := l.ConfigDir()
+	promAddr := fmt.Sprintf("127.0.0.1:%d", o.PrometheusPort)
+	procs[Prometheus] = Process{
+		Path: prom,
+		Args: append(render.PrometheusArgs(s, filepath.Join(cfg, filepath.FromSlash(render.PrometheusConfig)), l.PrometheusData()),
+			"--web.listen-address="+promAddr,
+			// Links in notifications (generatorURL) point here, not at
+			// the machine's hostname.
+			"--web.external-url=http://"+promAddr),
+		Addr: promAddr, Ready: "http://" + promAddr + "/-/ready", Auth: true,
+	}
+	amAddr := fmt.Sprintf("127.0.0.1:%d", o.AlertmanagerPort)
+	procs[Alertmanager] = Process{
+		Path: am,
+		Args: append(render.AlertmanagerArgs(s, filepath.Join(cfg, filepath.FromSlash(render.AlertmanagerConfig)), l.AlertmanagerData()),
+			"--web.listen-address="+amAddr,
+			// A single local instance: no gossip port to collide with.
+			"--cluster.listen-address="),
+		Addr: amAddr, Ready: "http://" + amAddr + "/-/ready", Auth: true,
+	}
+	if gf, err := exec.LookPath("grafana"); err == nil {
+		gfAddr := fmt.Sprintf("127.0.0.1:%d", o.GrafanaPort)
+		args := []string{"server"}
+		if home := grafanaHome(gf); home != "" {
+			args = append(args, "--homepath="+home)
+		}
+		procs[Grafana] = Process{
+			Path: gf,
+			Args: args,
+			// Grafana reads its settings from GF_ variables; the admin
+			// password from a file (the __FILE form), never a value.
+			Env: []string{
+				"GF_PATHS_DATA=" + l.GrafanaData(),
+				"GF_PATHS_LOGS=" + l.LogDir(),
+				"GF_PATHS_PROVISIONING=" + filepath.Join(cfg, "grafana", "provisioning"),
+				"GF_SERVER_HTTP_ADDR=127.0.0.1",
+				fmt.Sprintf("GF_SERVER_HTTP_PORT=%d", o.GrafanaPort),
+				"GF_SECURITY_ADMIN_PASSWORD__FILE=" + s.SecretPath(spec.SecretGrafanaPassword),
+				"GF_USERS_ALLOW_SIGN_UP=false",
+				"GF_AUTH_ANONYMOUS_ENABLED=false",
+				"GF_ANALYTICS_REPORTING_ENABLED=false",
+			},
+			Addr: gfAddr, Ready: "http://" + gfAddr + "/api/health",
+		}
+	} else {
+		notes = append(notes, "Grafana skipped: no `grafana` binary on PATH (Prometheus and Alertmanager run without it)")
+	}
+	return procs, notes, nil
+}
+
+// grafanaHome finds Grafana's home (conf/defaults.ini, public/): beside
+// the binary in a release tarball, /usr/share/grafana in the packages.
+func grafanaHome(bin string) string {
+	if real, err := filepath.EvalSymlinks(bin); err == nil {
+		bin = real
+	}
+	for _, dir := range []string{filepath.Dir(filepath.Dir(bin)), "/usr/share/grafana"} {
+		if _, err := os.Stat(filepath.Join(dir, "conf", "defaults.ini")); err == nil {
+			return dir
+		}
+	}
+	return ""
+}
+
+var portFlags = map[string]string{
+	Prometheus:   "--prometheus-port",
+	Alertmanager: "--alertmanager-port",
+	Grafana:      "--grafana-port",
+}
+
+func upLocal(ctx context.Context, o Options) (State, error) {
+	l := o.Layout
+	s := LocalSpec(o.NewSpec, o.Settings, l, o.PrometheusPort, o.AlertmanagerPort, o.GrafanaPort)
+	// Binaries first: a machine without them should learn that before
+	// anything is written.
+	procs, notes, err := localProcesses(s, l, o)
+	if err != nil {
+		return State{}, err
+	}
+	env, err := ensureEnv(o, s)
+	if err != nil {
+		return State{}, err
+	}
+	if err := checkGrafanaPassword(env, o); err != nil {
+		return State{}, err
+	}
+	renderFiles := localFiles
+	if o.renderFiles != nil {
+		renderFiles = o.renderFiles
+	}
+	files, err := renderFiles(s)
+	if err != nil {
+		return State{}, err
+	}
+	prev, err := l.LoadState()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return State{}, err
+	}
+	if prev.Backend == Compose {
+		return State{}, fmt.Errorf("%s records a compose stack: run `investiq-mon down` first, or use another --state", l.StateFile())
+	}
+
+	running := map[string]int{}
+	for _, c := range Components {
+		if pid, ok := l.running(prev, c); ok {
+			running[c] = pid
+		}
+	}
+	// A running component cannot move: its address is part of the files
+	// the others load.
+	for c := range running {
+		if p, ok := procs[c]; ok && prev.Processes[c].Addr != p.Addr {
+			return State{}, fmt.Errorf("%s is running on %s (pid %d): run `investiq-mon down` before moving it to %s", c, prev.Processes[c].Addr, running[c], p.Addr)
+		}
+	}
+
+	next := hashes(files)
+	changed := changedComponents(prev.Hashes, next)
+	if len(running) > 0 {
+		for c := range changed {
+			if _, ok := running[c]; !ok {
+				delete(changed, c) // it starts with the new files anyway
+			}
+		}
+	}
+	missing := []string{}
+	for _, c := range Components {
+		if _, ok := procs[c]; ok {
+			if _, ok := running[c]; !ok {
+				missing = append(missing, c)
+			}
+		}
+	}
+	if len(missing) == 0 && len(changed) == 0 {
+		// Secret files may still have changed (a new webhook URL in .env);
+		// the servers read them at use, so rewriting them is enough.
+		if err := env.WriteFiles(s, l.SecretsDir(), l.WebConfig()); err != nil {
+			return State{}, err
+		}
+		fmt.Fprintf(o.Out, "stack is running and its files are unchanged: nothing to do (%s)\n", strings.Join(sortedKeys(running), ", "))
+		return prev, nil
+	}
+
+	// Nothing is written before every file has loaded in the servers'
+	// own parsers: a bad file must never replace a good running one.
+	if err := validateFiles(ctx, files); err != nil {
+		return State{}, err
+	}
+	var busy []error
+	for _, c := range missing {
+		if err := checkPort(procs[c].Addr, portFlags[c]); err != nil {
+			busy = append(busy, fmt.Errorf("%s: %w", c, err))
+		}
+	}
+	if err := errors.Join(busy...); err != nil {
+		return State{}, err
+	}
+	for _, d := range []string{l.Root, l.PrometheusData(), l.AlertmanagerData(), l.GrafanaData(), l.LogDir()} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return State{}, err
+		}
+	}
+	if err := env.WriteFiles(s, l.SecretsDir(), l.WebConfig()); err != nil {
+		return State{}, err
+	}
+	// Keep what is on disk now, so that a failed reload or start puts
+	// the config directory back as it was: a failed run changes nothing.
+	undo, err := snapshotFiles(l.ConfigDir(), files)
+	if err != nil {
+		return State{}, err
+	}
+	if err := render.Write(l.ConfigDir(), files); err != nil {
+		return State{}, err
+	}
+	fail := func(err error) (State, error) {
+		if uerr := undo(); uerr != nil {
+			return State{}, errors.Join(err, fmt.Errorf("restoring %s: %w", l.ConfigDir(), uerr))
+		}
+		return State{}, err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(o.Out, n)
+	}
+
+	st := State{
+		Backend:      Local,
+		Prometheus:   "http://" + procs[Prometheus].Addr,
+		Alertmanager: "http://" + procs[Alertmanager].Addr,
+		Hashes:       next,
+		Processes:    procs,
+	}
+	if g, ok := procs[Grafana]; ok {
+		st.Grafana = "http://" + g.Addr
+	}
+	client := httpClient(env.StackUser(s), env.StackPassword())
+
+	// Reload what runs and changed. Should a reload still fail, the
+	// server keeps its running configuration and the state file keeps
+	// the old hashes, so the next `up` tries again.
+	for _, c := range []string{Prometheus, Alertmanager} {
+		if !changed[c] {
+			continue
+		}
+		if _, ok := running[c]; !ok {
+			continue
+		}
+		if err := reload(ctx, client, "http://"+procs[c].Addr); err != nil {
+			return fail(fmt.Errorf("%s kept its running configuration: %w", c, err))
+		}
+		fmt.Fprintf(o.Out, "reloaded %s: its files changed\n", c)
+	}
+	if changed[Grafana] {
+		if _, ok := running[Grafana]; ok {
+			fmt.Fprintln(o.Out, "Grafana's provisioning changed: it rereads dashboards within 30s")
+		}
+	}
+
+	// Start what is missing, then wait for all of it.
+	var started []string
+	exited := map[string]<-chan struct{}{}
+	for _, c := range missing {
+		pid, done, err := l.start(c, procs[c])
+		if err != nil {
+			stopAll(l, started, procs)
+			return fail(err)
+		}
+		started = append(started, c)
+		exited[c] = done
+		fmt.Fprintf(o.Out, "started %s (pid %d) on %s, log %s\n", c, pid, procs[c].Addr, l.Log(c))
+	}
+	if err := waitReady(ctx, l, o, client, procs, started, exited); err != nil {
+		// A stack half up is worse than none: stop what this run started.
+		stopAll(l, started, procs)
+		return fail(err)
+	}
+	if err := l.SaveState(st); err != nil {
+		return fail(err)
+	}
+	if len(started) > 0 {
+		fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s (user %s; password in %s)\n",
+			st.Prometheus, st.Alertmanager, env.StackUser(s), filepath.Join(o.Dir, secrets.FileName))
+	}
+	return st, nil
+}
+
+func stopAll(l Layout, comps []string, procs map[string]Process) {
+	for _, c := range comps {
+		l.stop(context.Background(), c, procs[c].Path, 10*time.Second)
+	}
+}
+
+// waitReady polls each started component's ready URL until it answers,
+// the process dies (its log's tail says why) or the timeout passes.
+func waitReady(ctx context.Context, l Layout, o Options, authClient *http.Client, procs map[string]Process, comps []string, exited map[string]<-chan struct{}) error {
+	if len(comps) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	var bar *progressbar.ProgressBar
+	if o.Terminal {
+		bar = progressbar.NewOptions(len(comps),
+			progressbar.OptionSetWriter(o.Out),
+			progressbar.OptionSetDescription("waiting for "+strings.Join(comps, ", ")),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionClearOnFinish(),
+		)
+	} else {
+		fmt.Fprintf(o.Out, "waiting up to %s for %s to be ready\n", o.Timeout, strings.Join(comps, ", "))
+	}
+	anon := httpClient("", "")
+	begin := time.Now()
+	pending := slices.Clone(comps)
+	for len(pending) > 0 {
+		var still []string
+		for _, c := range pending {
+			p := procs[c]
+			cl := anon
+			if p.Auth {
+				cl = authClient
+			}
+			if err := ready(ctx, cl, p.Ready); err == nil {
+				if bar != nil {
+					bar.Add(1)
+				} else {
+					fmt.Fprintf(o.Out, "%s ready after %s\n", c, time.Since(begin).Round(100*time.Millisecond))
+				}
+				continue
+			}
+			select {
+			case <-exited[c]:
+				return fmt.Errorf("%s exited while starting; the end of %s:\n%s", c, l.Log(c), l.tailLog(c, 10))
+			default:
+			}
+			still = append(still, c)
+		}
+		pending = still
+		if len(pending) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			if bar != nil {
+				bar.Exit()
+				fmt.Fprintln(o.Out)
+			}
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("%w after %s: %s not ready; see %s", ErrTimeout, o.Timeout, strings.Join(pending, ", "), l.Log(pending[0]))
+			}
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintf(o.Out, "%s ready after %s\n", strings.Join(comps, ", "), time.Since(begin).Round(100*time.Millisecond))
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// DownOptions say how to stop the stack.
+type DownOptions struct {
+	// Backend overrides what the state file records.
+	Backend string
+	Dir     string
+	Layout  Layout
+	// Volumes also deletes the stack's data: samples, silences,
+	// notification log, Grafana's database.
+	Volumes bool
+	// Wait is how long a local component gets to exit after SIGTERM
+	// before SIGKILL.
+	Wait time.Duration
+	Out  io.Writer
+}
+
+// Down stops the stack. Without Volumes every piece of data stays, so a
+// later Up continues where the stack left off.
+func Down(ctx context.Context, o DownOptions) error {
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if o.Wait <= 0 {
+		o.Wait = 30 * time.Second
+	}
+	if o.Layout.Root == "" {
+		o.Layout.Root = DefaultStateDir
+	}
+	l := o.Layout
+	st, err := l.LoadState()
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	backend := o.Backend
+	if backend == "" {
+		backend = st.Backend
+	}
+	switch backend {
+	case Compose:
+		return downCompose(ctx, o, st)
+	case Local:
+	case "":
+		fmt.Fprintf(o.Out, "no stack recorded in %s: nothing to stop (pass --backend compose for a compose stack started by hand)\n", l.StateFile())
+		return nil
+	default:
+		return fmt.Errorf("%w %q in %s", ErrUnknownState, backend, l.StateFile())
+	}
+	stopped := 0
+	for _, c := range slices.Backward(Components) {
+		bin := st.Processes[c].Path
+		if bin == "" {
+			bin = c
+		}
+		was, err := l.stop(ctx, c, bin, o.Wait)
+		if err != nil {
+			return err
+		}
+		if was {
+			stopped++
+			fmt.Fprintf(o.Out, "stopped %s\n", c)
+		}
+	}
+	if stopped == 0 {
+		fmt.Fprintln(o.Out, "no local component was running")
+	}
+	if o.Volumes {
+		for _, d := range []string{l.PrometheusData(), l.AlertmanagerData(), l.GrafanaData()} {
+			if err := os.RemoveAll(d); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(o.Out, "removed the stack's data under %s\n", filepath.Join(l.Root, "data"))
+	} else {
+		fmt.Fprintf(o.Out, "data kept under %s (remove it with down --volumes)\n", filepath.Join(l.Root, "data"))
+	}
+	return nil
+}
+
+// StopComponent stops one component and keeps its data, e.g. for a
+// restore to swap Prometheus' data directory: the local process
+// (SIGTERM, wait), or the compose service (docker compose stop). It
+// reports whether the component was running.
+func StopComponent(ctx context.Context, l Layout, component string) (bool, error) {
+	st, err := l.LoadState()
+	if err != nil {
+		return false, err
+	}
+	if st.Backend == Compose {
+		return true, composeService(ctx, st.ComposeFile, "stop", component)
+	}
+	p, ok := st.Processes[component]
+	if !ok {
+		return false, fmt.Errorf("%w %q in %s", ErrUnknownComponent, component, l.StateFile())
+	}
+	return l.stop(ctx, component, p.Path, 30*time.Second)
+}
+
+// StartComponent starts one component again, as Up last ran it (the
+// recorded local command, or docker compose up --wait for the service),
+// and waits until it is ready. A running component is left as it is.
+func StartComponent(ctx context.Context, l Layout, component string, timeout time.Duration) error {
+	st, err := l.LoadState()
+	if err != nil {
+		return err
+	}
+	if timeout <= 0 {
+		timeout = 2 * time.Minute
+	}
+	if st.Backend == Compose {
+		return composeService(ctx, st.ComposeFile, "up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(timeout.Seconds())), component)
+	}
+	p, ok := st.Processes[component]
+	if !ok {
+		return fmt.Errorf("%w %q in %s", ErrUnknownComponent, component, l.StateFile())
+	}
+	if _, ok := l.running(st, component); ok {
+		return nil
+	}
+	if err := checkPort(p.Addr, portFlags[component]); err != nil {
+		return err
+	}
+	_, exited, err := l.start(component, p)
+	if err != nil {
+		return err
+	}
+	user, pw, err := l.credentials()
+	if err != nil {
+		return err
+	}
+	return waitReady(ctx, l, Options{Timeout: timeout, Out: io.Discard}, httpClient(user, pw), st.Processes, []string{component},
+		map[string]<-chan struct{}{component: exited})
+}
+
+// credentials reads the stack user and password back from the files Up
+// wrote for the servers: the web config names the user, the secret file
+// holds the password.
+func (l Layout) credentials() (string, string, error) {
+	pw, err := os.ReadFile(filepath.Join(l.SecretsDir(), spec.SecretStackPassword))
+	if err != nil {
+		return "", "", err
+	}
+	web, err := os.ReadFile(l.WebConfig())
+	if err != nil {
+		return "", "", err
+	}
+	var cfg struct {
+		Users map[string]string `yaml:"basic_auth_users"`
+	}
+	if err := yaml.Unmarshal(web, &cfg); err != nil {
+		return "", "", fmt.Errorf("%s: %w", l.WebConfig(), err)
+	}
+	for user := range cfg.Users {
+		return user, string(pw), nil
+	}
+	return "", "", fmt.Errorf("%s: no basic_auth_users", l.WebConfig())
+}
