@@ -19,8 +19,7 @@ type backupOptions struct {
 	f            *Factory
 	Output       string
 	AllowPartial bool
-	State        string
-	Dir          string
+	stackLocation
 }
 
 func newCmdBackup(f *Factory, runF func(*backupOptions) error) *cobra.Command {
@@ -56,23 +55,18 @@ Check an archive with ` + "`investiq-mon backup verify FILE`" + `.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Output, "output", "o", "", "archive to write (default investiq-backup-<UTC time>.tar.gz); never overwritten")
 	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "write the archive even when a component is down")
-	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory that up used")
-	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (.env holds the credentials)")
+	opts.addFlags(fl)
 	cmd.AddCommand(newCmdBackupVerify(f, nil))
 	return cmd
 }
 
 func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	f := opts.f
-	s, err := f.LoadSpec()
+	s, ep, err := opts.endpoints(f)
 	if err != nil {
 		return err
 	}
-	l := stack.Layout{Root: opts.State}
-	ep, err := stack.LoadEndpoints(s, opts.Dir, l)
-	if err != nil {
-		return err
-	}
+	l := opts.layout()
 	env, err := secrets.Load(opts.Dir)
 	if err != nil {
 		return err

@@ -13,9 +13,8 @@ import (
 )
 
 type doctorOptions struct {
-	f               *Factory
-	Dir             string
-	State           string
+	f *Factory
+	stackLocation
 	APIURL          string
 	PrometheusURL   string
 	AlertmanagerURL string
@@ -52,8 +51,7 @@ override where each part is reached.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (files and .env)")
-	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "the local backend's state directory")
+	opts.addFlags(fl)
 	fl.StringVar(&opts.APIURL, "api-url", "", "the InvestIQ API's /metrics (default http://<--api-address, else "+simulate.DefaultAPIListen+">/metrics)")
 	fl.StringVar(&opts.PrometheusURL, "prometheus-url", "", "Prometheus' base URL (default: from the running stack)")
 	fl.StringVar(&opts.AlertmanagerURL, "alertmanager-url", "", "Alertmanager's base URL (default: from the running stack)")
@@ -79,7 +77,7 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 	}
 	// A missing .env is a finding of the checks that need the password,
 	// not a reason to skip the others.
-	ep, epErr := stack.LoadEndpoints(s, opts.Dir, stack.Layout{Root: opts.State})
+	ep, epErr := stack.LoadEndpoints(s, opts.Dir, opts.layout())
 	for _, o := range []struct {
 		flag string
 		dst  *string

@@ -12,8 +12,7 @@ import (
 type downOptions struct {
 	f       *Factory
 	Backend string
-	State   string
-	Dir     string
+	stackLocation
 	Volumes bool
 	Wait    time.Duration
 }
@@ -39,7 +38,7 @@ continues where this one stopped. --volumes deletes it.`,
 				return runF(opts)
 			}
 			return stack.Down(cmd.Context(), stack.DownOptions{
-				Backend: opts.Backend, Dir: opts.Dir, Layout: stack.Layout{Root: opts.State},
+				Backend: opts.Backend, Dir: opts.Dir, Layout: opts.layout(),
 				Volumes: opts.Volumes, Wait: opts.Wait, Out: f.IO.ErrOut,
 			})
 		},
@@ -47,8 +46,7 @@ continues where this one stopped. --volumes deletes it.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.Volumes, "volumes", false, "also delete the stack's data")
 	fl.StringVar(&opts.Backend, "backend", "", "compose or local (default: what up recorded in --state)")
-	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory that up used")
-	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (compose file)")
+	opts.addFlags(fl)
 	fl.DurationVar(&opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
 	return cmd
 }

@@ -36,8 +36,7 @@ type resetPasswordOptions struct {
 	User          string
 	Show          bool
 	Backend       string
-	State         string
-	Dir           string
+	stackLocation
 }
 
 // minPasswordLen refuses passwords a person would guess; generated ones
@@ -93,8 +92,7 @@ never put on a command line (which every user can read through ps).`,
 	fl.StringVar(&opts.User, "user", "", "login whose password to change (default GRAFANA_ADMIN_USER from .env, else admin)")
 	fl.BoolVar(&opts.Show, "show", false, "print the new password on stdout")
 	fl.StringVar(&opts.Backend, "backend", "", "compose (Grafana's CLI in the container) or local (the API); default: what up recorded")
-	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory that up used")
-	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack: .env is updated there")
+	opts.addFlags(fl)
 	return cmd
 }
 
@@ -131,7 +129,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 
 	url, backend := opts.URL, opts.Backend
 	if url == "" {
-		ep, err := stack.LoadEndpoints(s, opts.Dir, stack.Layout{Root: opts.State})
+		ep, err := stack.LoadEndpoints(s, opts.Dir, opts.layout())
 		if err != nil {
 			return err
 		}

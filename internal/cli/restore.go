@@ -18,11 +18,10 @@ import (
 )
 
 type restoreOptions struct {
-	f       *Factory
-	File    string
-	Yes     bool
-	State   string
-	Dir     string
+	f    *Factory
+	File string
+	Yes  bool
+	stackLocation
 	Timeout time.Duration
 }
 
@@ -65,8 +64,7 @@ Without a terminal to ask on, restore needs --yes.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before stopping the stack and replacing its data")
-	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory that up used")
-	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (.env holds the credentials)")
+	opts.addFlags(fl)
 	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long each server gets to be ready after its start")
 	return cmd
 }
@@ -86,17 +84,13 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 	if err != nil {
 		return Exit(ExitError, fmt.Errorf("%w\nnothing was changed", err))
 	}
-	s, err := f.LoadSpec()
-	if err != nil {
-		return err
-	}
-	l := stack.Layout{Root: opts.State}
 	// Like status, a stack without a state file is the compose stack on
 	// the spec's published ports.
-	ep, err := stack.LoadEndpoints(s, opts.Dir, l)
+	s, ep, err := opts.endpoints(f)
 	if err != nil {
 		return err
 	}
+	l := opts.layout()
 	var data backup.DataDirs
 	var srv backup.Stack
 	stage := ""

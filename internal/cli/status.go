@@ -20,10 +20,9 @@ import (
 )
 
 type statusOptions struct {
-	f     *Factory
-	JSON  bool
-	State string
-	Dir   string
+	f    *Factory
+	JSON bool
+	stackLocation
 }
 
 func newCmdStatus(f *Factory, runF func(*statusOptions) error) *cobra.Command {
@@ -49,22 +48,17 @@ Exits 1 when Prometheus or Alertmanager does not answer.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.JSON, "json", false, "print JSON instead of tables")
-	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory that up used")
-	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack (.env holds the credentials)")
+	opts.addFlags(fl)
 	return cmd
 }
 
 func statusRun(cmd *cobra.Command, opts *statusOptions) error {
 	f := opts.f
-	s, err := f.LoadSpec()
+	s, ep, err := opts.endpoints(f)
 	if err != nil {
 		return err
 	}
-	l := stack.Layout{Root: opts.State}
-	ep, err := stack.LoadEndpoints(s, opts.Dir, l)
-	if err != nil {
-		return err
-	}
+	l := opts.layout()
 	st, _ := l.LoadState()
 	composeFile := st.ComposeFile
 	if ep.Backend == stack.Compose && composeFile == "" {

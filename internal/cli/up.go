@@ -11,11 +11,10 @@ import (
 )
 
 type upOptions struct {
-	f                *Factory
-	Backend          string
-	Timeout          time.Duration
-	State            string
-	Dir              string
+	f       *Factory
+	Backend string
+	Timeout time.Duration
+	stackLocation
 	InsecureDev      bool
 	PrometheusPort   int
 	AlertmanagerPort int
@@ -66,8 +65,7 @@ admin password of admin unless --insecure-dev.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Backend, "backend", stack.Compose, "compose (docker compose) or local (processes on 127.0.0.1)")
 	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
-	fl.StringVar(&opts.State, "state", stack.DefaultStateDir, "state directory of the local backend (data, logs, pids)")
-	fl.StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack: docker-compose.yml and .env")
+	opts.addFlags(fl)
 	fl.BoolVar(&opts.InsecureDev, "insecure-dev", false, "allow a Grafana admin password of admin (throwaway local stacks only)")
 	fl.IntVar(&opts.PrometheusPort, "prometheus-port", stack.DefaultPrometheusPort, "local backend: Prometheus port on 127.0.0.1")
 	fl.IntVar(&opts.AlertmanagerPort, "alertmanager-port", stack.DefaultAlertmanager, "local backend: Alertmanager port on 127.0.0.1")
@@ -82,7 +80,7 @@ func upRun(cmd *cobra.Command, opts *upOptions) error {
 		Settings:         f.Settings,
 		NewSpec:          f.Spec,
 		Dir:              opts.Dir,
-		Layout:           stack.Layout{Root: opts.State},
+		Layout:           opts.layout(),
 		Timeout:          opts.Timeout,
 		InsecureDev:      opts.InsecureDev,
 		PrometheusPort:   opts.PrometheusPort,

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -19,7 +18,6 @@ import (
 
 	promapi "github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
-	promcfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
 	"github.com/investiq/investiq-mon/internal/expocheck"
@@ -92,7 +90,7 @@ func Run(ctx context.Context, o Options) []Result {
 	if o.NotificationWindow <= 0 {
 		o.NotificationWindow = 5 * time.Minute
 	}
-	d := &doctor{o: o, auth: authClient(o.Endpoints.User, o.Endpoints.Password, o.Timeout)}
+	d := &doctor{o: o, auth: stack.HTTPClient(o.Endpoints.User, o.Endpoints.Password, o.Timeout)}
 	results := []Result{d.api(ctx)}
 	prom, promErr := d.prometheus(ctx)
 	if promErr != nil {
@@ -111,16 +109,6 @@ func Run(ctx context.Context, o Options) []Result {
 type doctor struct {
 	o    Options
 	auth *http.Client
-}
-
-// authClient sends the stack's basic auth. The password lives only in the
-// round tripper, never in a URL, so no error message can carry it.
-func authClient(user, password string, timeout time.Duration) *http.Client {
-	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
-	if user != "" {
-		rt = promcfg.NewBasicAuthRoundTripper(promcfg.NewInlineSecret(user), promcfg.NewInlineSecret(password), rt)
-	}
-	return &http.Client{Transport: rt, Timeout: timeout}
 }
 
 const (
@@ -334,7 +322,7 @@ func (d *doctor) alertmanager(ctx context.Context, api v1.API) Result {
 	// Prometheus lists a configured Alertmanager as active whether or not
 	// it answers, so ask Alertmanager itself.
 	amURL := strings.TrimSuffix(d.o.Endpoints.Alertmanager, "/")
-	if err := getOK(ctx, d.auth, amURL+"/-/ready"); err != nil {
+	if err := stack.Ready(ctx, d.auth, amURL+"/-/ready"); err != nil {
 		r.Summary = sends + ", but Alertmanager does not answer: " + err.Error()
 		r.Fix = "start the stack with `investiq-mon up`; its log says why Alertmanager stopped (`investiq-mon status`); if it listens elsewhere, pass --alertmanager-url"
 		if unauthorized(err) {
@@ -365,23 +353,6 @@ func (d *doctor) alertmanager(ctx context.Context, api v1.API) Result {
 	r.Status = Pass
 	r.Summary = sends + "; Alertmanager at " + amURL + " is ready"
 	return r
-}
-
-func getOK(ctx context.Context, c *http.Client, u string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	return nil
 }
 
 func (d *doctor) files() Result {

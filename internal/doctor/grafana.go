@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/stack"
 )
 
 // grafana checks offline, from the generated files, that every datasource
@@ -72,17 +73,17 @@ func (d *doctor) grafanaOnline(ctx context.Context, dsUIDs, dashUIDs []string, r
 	if base == "" {
 		return ""
 	}
-	c := authClient(d.o.Endpoints.GrafanaUser, d.o.Endpoints.GrafanaPassword, d.o.Timeout)
-	if err := getOK(ctx, c, base+"/api/health"); err != nil {
+	c := stack.HTTPClient(d.o.Endpoints.GrafanaUser, d.o.Endpoints.GrafanaPassword, d.o.Timeout)
+	if err := stack.Ready(ctx, c, base+"/api/health"); err != nil {
 		return "Grafana does not answer at " + base + ", so only the files were checked"
 	}
 	for _, uid := range dsUIDs {
-		if err := getOK(ctx, c, base+"/api/datasources/uid/"+url.PathEscape(uid)); err != nil {
+		if err := stack.Ready(ctx, c, base+"/api/datasources/uid/"+url.PathEscape(uid)); err != nil {
 			r.Details = append(r.Details, fmt.Sprintf("Grafana at %s has no datasource uid %q: %v", base, uid, err))
 		}
 	}
 	for _, uid := range dashUIDs {
-		if err := getOK(ctx, c, base+"/api/dashboards/uid/"+url.PathEscape(uid)); err != nil {
+		if err := stack.Ready(ctx, c, base+"/api/dashboards/uid/"+url.PathEscape(uid)); err != nil {
 			r.Details = append(r.Details, fmt.Sprintf("Grafana at %s has no dashboard uid %q: %v", base, uid, err))
 		}
 	}

@@ -17,37 +17,6 @@ import (
 	"github.com/investiq/investiq-mon/spec"
 )
 
-// The test file is promtool's unit test format, built from typed values
-// in the order a reader expects: name, interval, input, then checks.
-type ruleTestFile struct {
-	RuleFiles          []string        `yaml:"rule_files"`
-	EvaluationInterval string          `yaml:"evaluation_interval"`
-	Tests              []ruleTestGroup `yaml:"tests"`
-}
-
-type ruleTestGroup struct {
-	Name          string          `yaml:"name"`
-	Interval      string          `yaml:"interval"`
-	InputSeries   []inputSeries   `yaml:"input_series"`
-	AlertRuleTest []alertRuleTest `yaml:"alert_rule_test"`
-}
-
-type inputSeries struct {
-	Series string `yaml:"series"`
-	Values string `yaml:"values"`
-}
-
-type alertRuleTest struct {
-	EvalTime  string     `yaml:"eval_time"`
-	Alertname string     `yaml:"alertname"`
-	ExpAlerts []expAlert `yaml:"exp_alerts"`
-}
-
-type expAlert struct {
-	ExpLabels      map[string]string `yaml:"exp_labels"`
-	ExpAnnotations map[string]string `yaml:"exp_annotations"`
-}
-
 // defaultCaseInterval is promtool's sample spacing when none is given. The
 // file's evaluation_interval is the spec's, so a case without an interval
 // states 1m explicitly rather than inherit it.
@@ -61,7 +30,7 @@ func TestName(alert, caseName string) string { return alert + "/" + caseName }
 // file next to the rules, evaluated at the spec's evaluation interval so
 // `for` is tested at the resolution Prometheus will run it.
 func renderAlertRulesTest(s *spec.Spec) ([]File, error) {
-	tf := ruleTestFile{
+	tf := promTestFile{
 		RuleFiles:          []string{path.Base(AlertRules)},
 		EvaluationInterval: dur(s.EvaluationInterval),
 	}
@@ -90,28 +59,28 @@ func renderAlertRulesTest(s *spec.Spec) ([]File, error) {
 	return []File{f}, nil
 }
 
-func ruleTestCase(s *spec.Spec, a spec.Alert, c spec.Case) (ruleTestGroup, error) {
+func ruleTestCase(s *spec.Spec, a spec.Alert, c spec.Case) (promTestGroup, error) {
 	if c.Name == "" {
-		return ruleTestGroup{}, fmt.Errorf("a case needs a name")
+		return promTestGroup{}, fmt.Errorf("a case needs a name")
 	}
 	interval := c.Interval
 	if interval == 0 {
 		interval = defaultCaseInterval
 	}
-	g := ruleTestGroup{Name: TestName(a.Name, c.Name), Interval: dur(interval)}
+	g := promTestGroup{Name: TestName(a.Name, c.Name), Interval: dur(interval)}
 	for _, in := range c.Series {
-		g.InputSeries = append(g.InputSeries, inputSeries(in))
+		g.InputSeries = append(g.InputSeries, promTestSeries(in))
 	}
 	for _, ch := range c.Checks {
-		t := alertRuleTest{EvalTime: dur(ch.At), Alertname: a.Name, ExpAlerts: []expAlert{}}
+		t := promAlertTest{EvalTime: dur(ch.At), Alertname: a.Name, ExpAlerts: []promExpAlert{}}
 		for _, e := range ch.Firing {
 			exp, err := expectedAlert(s, a, e)
 			if err != nil {
-				return ruleTestGroup{}, fmt.Errorf("check at %s: %w", dur(ch.At), err)
+				return promTestGroup{}, fmt.Errorf("check at %s: %w", dur(ch.At), err)
 			}
 			t.ExpAlerts = append(t.ExpAlerts, exp)
 		}
-		g.AlertRuleTest = append(g.AlertRuleTest, t)
+		g.AlertRuleTests = append(g.AlertRuleTests, t)
 	}
 	return g, nil
 }
@@ -124,7 +93,7 @@ var usesValue = regexp.MustCompile(`\$value\b|\.Value\b`)
 // labels plus the rule's, and every annotation. Annotations the case does
 // not give are the rule's templates expanded with the series' labels, as
 // Prometheus expands them; one that reads $value must be given.
-func expectedAlert(s *spec.Spec, a spec.Alert, e spec.Expected) (expAlert, error) {
+func expectedAlert(s *spec.Spec, a spec.Alert, e spec.Expected) (promExpAlert, error) {
 	lbls := map[string]string{}
 	maps.Copy(lbls, e.Labels)
 	maps.Copy(lbls, AlertLabels(a))
@@ -132,7 +101,7 @@ func expectedAlert(s *spec.Spec, a spec.Alert, e spec.Expected) (expAlert, error
 	rule := AlertAnnotations(s, a)
 	for k := range e.Annotations {
 		if _, ok := rule[k]; !ok {
-			return expAlert{}, fmt.Errorf("annotation %q: the rule has no such annotation", k)
+			return promExpAlert{}, fmt.Errorf("annotation %q: the rule has no such annotation", k)
 		}
 	}
 	for k, text := range rule {
@@ -141,18 +110,18 @@ func expectedAlert(s *spec.Spec, a spec.Alert, e spec.Expected) (expAlert, error
 			continue
 		}
 		if usesValue.MatchString(text) {
-			return expAlert{}, fmt.Errorf("annotation %q uses $value: give its expected text in Expected.Annotations", k)
+			return promExpAlert{}, fmt.Errorf("annotation %q uses $value: give its expected text in Expected.Annotations", k)
 		}
 		v, err := expandAnnotation(a.Name, text, e.Labels)
 		if err != nil {
-			return expAlert{}, fmt.Errorf("annotation %q: %w", k, err)
+			return promExpAlert{}, fmt.Errorf("annotation %q: %w", k, err)
 		}
 		// Prometheus drops an annotation that expands to nothing.
 		if v != "" {
 			ann[k] = v
 		}
 	}
-	return expAlert{ExpLabels: lbls, ExpAnnotations: ann}, nil
+	return promExpAlert{ExpLabels: lbls, ExpAnnotations: ann}, nil
 }
 
 // expandAnnotation expands an annotation template the way the rules

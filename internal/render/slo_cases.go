@@ -253,48 +253,6 @@ func minFactor(slo spec.SLO, ba burnAlert) float64 {
 	return f
 }
 
-// promtool's unit test format (`promtool test rules`), typed.
-type promTestFile struct {
-	RuleFiles          []string        `yaml:"rule_files"`
-	EvaluationInterval string          `yaml:"evaluation_interval"`
-	Tests              []promTestGroup `yaml:"tests"`
-}
-
-type promTestGroup struct {
-	Name            string           `yaml:"name"`
-	Interval        string           `yaml:"interval"`
-	InputSeries     []promTestSeries `yaml:"input_series"`
-	AlertRuleTests  []promAlertTest  `yaml:"alert_rule_test,omitempty"`
-	PromqlExprTests []promExprTest   `yaml:"promql_expr_test,omitempty"`
-}
-
-type promTestSeries struct {
-	Series string `yaml:"series"`
-	Values string `yaml:"values"`
-}
-
-type promAlertTest struct {
-	EvalTime  string         `yaml:"eval_time"`
-	Alertname string         `yaml:"alertname"`
-	ExpAlerts []promExpAlert `yaml:"exp_alerts"`
-}
-
-type promExpAlert struct {
-	ExpLabels      map[string]string `yaml:"exp_labels"`
-	ExpAnnotations map[string]string `yaml:"exp_annotations"`
-}
-
-type promExprTest struct {
-	Expr       string          `yaml:"expr"`
-	EvalTime   string          `yaml:"eval_time"`
-	ExpSamples []promExpSample `yaml:"exp_samples"`
-}
-
-type promExpSample struct {
-	Labels string  `yaml:"labels"`
-	Value  float64 `yaml:"value"`
-}
-
 // seriesValues writes a counter in promtool's expanding notation, one
 // `start+stepxN` term per phase, from its value at t=0.
 func seriesValues(start int, phases []sloPhase, perMin func(sloPhase) int) string {

@@ -11,19 +11,25 @@ import (
 	promcfg "github.com/prometheus/common/config"
 )
 
-// httpClient talks to Prometheus and Alertmanager with the stack's basic
-// auth. The password lives only in the round tripper: it is never part of
-// a URL, so it cannot end up in an error message or a log line.
-func httpClient(user, password string) *http.Client {
+// HTTPClient talks to Prometheus, Alertmanager or Grafana with basic auth
+// (none when user is empty). The password lives only in the round
+// tripper: it is never part of a URL, so it cannot end up in an error
+// message or a log line.
+func HTTPClient(user, password string, timeout time.Duration) *http.Client {
 	var rt http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 	if user != "" {
 		rt = promcfg.NewBasicAuthRoundTripper(promcfg.NewInlineSecret(user), promcfg.NewInlineSecret(password), rt)
 	}
-	return &http.Client{Transport: rt, Timeout: 10 * time.Second}
+	return &http.Client{Transport: rt, Timeout: timeout}
 }
 
-// ready reports whether url answers 200.
-func ready(ctx context.Context, c *http.Client, url string) error {
+// httpClient is HTTPClient with the timeout every stack call uses.
+func httpClient(user, password string) *http.Client {
+	return HTTPClient(user, password, 10*time.Second)
+}
+
+// Ready reports whether url answers 200.
+func Ready(ctx context.Context, c *http.Client, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

@@ -140,7 +140,7 @@ func CollectStatus(ctx context.Context, ep Endpoints, o StatusOptions) *Report {
 
 	if ep.Grafana != "" {
 		gf := ComponentInfo{Name: Grafana, URL: ep.Grafana}
-		if err := ready(ctx, httpClient("", ""), strings.TrimSuffix(ep.Grafana, "/")+"/api/health"); err != nil {
+		if err := Ready(ctx, httpClient("", ""), strings.TrimSuffix(ep.Grafana, "/")+"/api/health"); err != nil {
 			gf.Error = err.Error()
 		} else {
 			gf.Up = true

@@ -422,7 +422,7 @@ func waitReady(ctx context.Context, l Layout, o Options, authClient *http.Client
 			if p.Auth {
 				cl = authClient
 			}
-			if err := ready(ctx, cl, p.Ready); err == nil {
+			if err := Ready(ctx, cl, p.Ready); err == nil {
 				if bar != nil {
 					bar.Add(1)
 				} else {

@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"github.com/spf13/pflag"
+
+	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/spec"
+)
+
+// stackLocation is where a command finds the stack: the generated files
+// with their .env (credentials), and the local backend's state directory.
+// Commands embed it so every one spells --dir and --state the same way.
+type stackLocation struct {
+	Dir   string
+	State string
+}
+
+func (sl *stackLocation) addFlags(fl *pflag.FlagSet) {
+	fl.StringVar(&sl.Dir, "dir", DefaultDir, "the generated stack: compose file and .env (credentials)")
+	fl.StringVar(&sl.State, "state", stack.DefaultStateDir, "state directory of the local backend (data, logs, pids)")
+}
+
+func (sl stackLocation) layout() stack.Layout { return stack.Layout{Root: sl.State} }
+
+// endpoints loads the spec and finds the running stack: the state file of
+// `up`, else the compose stack on the spec's published ports.
+func (sl stackLocation) endpoints(f *Factory) (*spec.Spec, stack.Endpoints, error) {
+	s, err := f.LoadSpec()
+	if err != nil {
+		return nil, stack.Endpoints{}, err
+	}
+	ep, err := stack.LoadEndpoints(s, sl.Dir, sl.layout())
+	return s, ep, err
+}
