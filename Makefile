@@ -3,6 +3,7 @@ GO        ?= go
 TOOLS_BIN := $(CURDIR)/.tools/bin
 PROM_BINS := $(TOOLS_BIN)/prometheus $(TOOLS_BIN)/promtool $(TOOLS_BIN)/amtool
 AM_BINS   := $(TOOLS_BIN)/alertmanager
+LINT_BINS := $(TOOLS_BIN)/staticcheck
 
 .PHONY: all build generate check test unit tools lint fmt bench clean
 
@@ -33,10 +34,16 @@ $(AM_BINS) &: tools/alertmanager/go.mod tools/alertmanager/go.sum
 	$(GO) build -modfile=tools/alertmanager/go.mod -o $(TOOLS_BIN)/ \
 		github.com/prometheus/alertmanager/cmd/alertmanager
 
-lint:
+# staticcheck, pinned in its own tools module like the servers.
+$(LINT_BINS) &: tools/lint/go.mod tools/lint/go.sum
+	@mkdir -p $(TOOLS_BIN)
+	$(GO) build -modfile=tools/lint/go.mod -o $(TOOLS_BIN)/ honnef.co/go/tools/cmd/staticcheck
+
+lint: $(LINT_BINS)
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.tools/*')); \
 		if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(TOOLS_BIN)/staticcheck ./...
 
 # The whole suite: lint, every test with the race detector against the real
 # pinned servers, and the drift check of the committed monitoring/ tree.

@@ -415,8 +415,7 @@ func TestRoundTrip(t *testing.T) {
 	assertNoSecrets(t, l, archive, logs.String())
 
 	// A second restore finds the silence present and does not duplicate it.
-	res, err = Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l})
-	if err != nil {
+	if _, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l}); err != nil {
 		t.Fatal(err)
 	}
 	if got := l.silences(t); !slices.Equal(got, wantSilences) {

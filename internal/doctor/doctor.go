@@ -167,6 +167,7 @@ func (d *doctor) prometheus(ctx context.Context) (v1.API, error) {
 		if errors.As(err, &ue) {
 			err = ue.Err // its message repeats the URL
 		}
+		//lint:ignore ST1005 the error is the first sentence of a check's report, which names the server
 		return nil, fmt.Errorf("Prometheus at %s: %w", d.o.Endpoints.Prometheus, err)
 	}
 	return api, nil

@@ -170,10 +170,7 @@ func TestLintMatchesPromtool(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
 		t.Fatalf("promtool check metrics: %v\n%s", err, out)
 	}
-	var want []string
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		want = append(want, l)
-	}
+	want := strings.Split(strings.TrimSpace(string(out)), "\n")
 	rep := checkText(t, text)
 	var got []string
 	for _, p := range rep.Problems {

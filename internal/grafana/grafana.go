@@ -263,6 +263,7 @@ func foldersParams(ctx context.Context, limit, page *int64) *folders.GetFoldersP
 // withCtx makes a generated call honour ctx: the generated methods without
 // Params use context.Background otherwise.
 func withCtx(ctx context.Context) func(*runtime.ClientOperation) {
+	//lint:ignore SA1019 the generated grafana-openapi-client-go methods take no context argument; this option is how they get one
 	return func(op *runtime.ClientOperation) { op.Context = ctx }
 }
 
