@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,42 +27,20 @@ import (
 // Prometheus 3.16 and Alertmanager 0.31.1, started by `up` itself, so this
 // also exercises restore's stop/start through internal/stack.
 
-func brSpec(set spec.Settings) *spec.Spec {
-	set.APIScrapeInterval, set.MLScrapeInterval, set.EvaluationInterval = time.Second, time.Second, time.Second
-	return spec.InvestIQ(set)
-}
-
-type brLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *brLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *brLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type brStack struct {
 	t                *testing.T
 	dir, state       string
 	api, ml          string
 	promPort, amPort int
-	stderr           *brLog
+	stderr           *testutil.LockedBuffer
 	env              *secrets.Env
 }
 
 func (b *brStack) cli(args ...string) (int, string) {
 	b.t.Helper()
-	var out brLog
+	var out testutil.LockedBuffer
 	f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: b.stderr})
-	f.Spec = brSpec
+	f.Spec = e2eSpec
 	return Main(context.Background(), args, f), out.String()
 }
 
@@ -89,7 +66,7 @@ func (b *brStack) do(method, u string, body any, out any) {
 	}
 	req, _ := http.NewRequest(method, u, rd)
 	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth(b.env.StackUser(brSpec(spec.Settings{})), b.env.StackPassword())
+	req.SetBasicAuth(b.env.StackUser(e2eSpec(spec.Settings{})), b.env.StackPassword())
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.t.Fatal(err)
@@ -158,7 +135,7 @@ func TestBackupRestoreCLI(t *testing.T) {
 	b := &brStack{
 		t: t, dir: filepath.Join(root, "monitoring"), state: filepath.Join(root, ".investiq-mon"),
 		api: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), ml: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)),
-		promPort: testutil.FreePort(t), amPort: testutil.FreePort(t), stderr: &brLog{},
+		promPort: testutil.FreePort(t), amPort: testutil.FreePort(t), stderr: &testutil.LockedBuffer{},
 	}
 	if code, _ := b.cli("generate", "--out", b.dir); code != 0 {
 		t.Fatalf("generate: %s", b.stderr)
@@ -172,7 +149,7 @@ func TestBackupRestoreCLI(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	simDone := make(chan int)
 	go func() {
-		f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &brLog{}, ErrOut: b.stderr})
+		f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &testutil.LockedBuffer{}, ErrOut: b.stderr})
 		simDone <- Main(ctx, []string{"simulate", "--listen", b.api, "--ml-listen", b.ml, "--tick", "200ms"}, f)
 	}()
 	t.Cleanup(func() { cancel(); <-simDone })
@@ -259,7 +236,7 @@ func TestBackupRestoreCLI(t *testing.T) {
 	// in the manifest (printed by verify), nor in the state dir's record.
 	_, verifyOut := b.cli("backup", "verify", archive)
 	stateJSON, _ := os.ReadFile(filepath.Join(b.state, "state.json"))
-	for _, s := range env.Values(brSpec(spec.Settings{})) {
+	for _, s := range env.Values(e2eSpec(spec.Settings{})) {
 		for what, text := range map[string]string{"CLI output": b.stderr.String() + verifyOut, "state.json": string(stateJSON)} {
 			if strings.Contains(text, s) {
 				t.Errorf("%s holds a secret", what)

@@ -42,23 +42,6 @@ func e2eSpec(set spec.Settings) *spec.Spec {
 	return spec.InvestIQ(set)
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // e2eStack is one generated, simulated and started stack in a temporary
 // directory, on ports the test picked.
 type e2eStack struct {
@@ -72,14 +55,14 @@ type e2eStack struct {
 	hook       *testutil.Webhook
 	env        *secrets.Env
 	spec       *spec.Spec
-	stderr     *lockedBuffer // every CLI message of the run, for the leak test
-	statusJSON []string      // every status --json output, for the leak test
+	stderr     *testutil.LockedBuffer // every CLI message of the run, for the leak test
+	statusJSON []string               // every status --json output, for the leak test
 }
 
 // cli runs investiq-mon with args, as a user would.
 func (e *e2eStack) cli(args ...string) (int, string) {
 	e.t.Helper()
-	var out lockedBuffer
+	var out testutil.LockedBuffer
 	f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: e.stderr})
 	f.Spec = e2eSpec
 	code := Main(context.Background(), args, f)
@@ -100,7 +83,7 @@ func startE2E(t *testing.T) *e2eStack {
 		promPort: testutil.FreePort(t),
 		amPort:   testutil.FreePort(t),
 		hook:     testutil.NewWebhook(t),
-		stderr:   &lockedBuffer{},
+		stderr:   &testutil.LockedBuffer{},
 	}
 
 	// 1. investiq-mon generate
@@ -123,7 +106,7 @@ func startE2E(t *testing.T) *e2eStack {
 	ctx, cancel := context.WithCancel(context.Background())
 	simDone := make(chan int)
 	go func() {
-		var out lockedBuffer
+		var out testutil.LockedBuffer
 		f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: e.stderr})
 		simDone <- Main(ctx, []string{"simulate", "--listen", e.api, "--ml-listen", e.ml, "--tick", "200ms"}, f)
 	}()

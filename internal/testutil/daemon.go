@@ -27,21 +27,23 @@ type Daemon struct {
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
-	out  *lockedBuffer
+	out  *LockedBuffer
 }
 
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer safe to write from several goroutines:
+// a server's output, or a CLI's stderr shared by commands run in parallel.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -52,7 +54,7 @@ func (l *lockedBuffer) String() string {
 func StartDaemon(t testing.TB, d *Daemon) *Daemon {
 	t.Helper()
 	d.t = t
-	d.out = &lockedBuffer{}
+	d.out = &LockedBuffer{}
 	if err := d.Start(context.Background()); err != nil {
 		t.Fatalf("%s: %v\n%s", d.Name, err, d.Output())
 	}
