@@ -3,8 +3,10 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"net"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -125,6 +127,11 @@ func (s *Spec) Check() error {
 		jobs[j.Name] = true
 		if len(j.Targets) == 0 {
 			add(p+".targets", "needs at least one host:port")
+		}
+		for ti, t := range j.Targets {
+			if err := checkHostPort(t); err != nil {
+				add(fmt.Sprintf("%s.targets[%d]", p, ti), "%q %v", t, err)
+			}
 		}
 		if j.Interval <= 0 {
 			add(p+".interval", "must be positive")
@@ -259,4 +266,17 @@ func name(n string, i int) string {
 		return fmt.Sprint(i)
 	}
 	return n
+}
+
+// checkHostPort accepts what Prometheus takes as a static target: host:port
+// with no scheme or path (--api-address api-server:3000, not a URL).
+func checkHostPort(t string) error {
+	host, port, err := net.SplitHostPort(t)
+	if err != nil || host == "" || strings.ContainsAny(host, "/?#@") {
+		return errors.New("is not host:port (no scheme or path), e.g. api-server:3000")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return errors.New("has no port number from 1 to 65535")
+	}
+	return nil
 }

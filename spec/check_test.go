@@ -78,3 +78,30 @@ func TestCheckRefusesImpossibleSLOs(t *testing.T) {
 		})
 	}
 }
+
+// Addresses come from flags (--api-address, --ml-address): a URL where
+// host:port belongs is refused before any file is written.
+func TestCheckRefusesTargetsThatAreNotHostPort(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  spec.Settings
+		want string
+	}{
+		{"a URL instead of host:port", spec.Settings{APIAddress: "http://api:3000"}, `jobs[investiq-api].targets[0]: "http://api:3000" is not host:port`},
+		{"no port", spec.Settings{MLAddress: "ml-service"}, `jobs[ml-service].targets[0]: "ml-service" is not host:port`},
+		{"a port out of range", spec.Settings{APIAddress: "api:70000"}, `jobs[investiq-api].targets[0]: "api:70000" has no port number`},
+		{"a path after the port", spec.Settings{APIAddress: "api:3000/metrics"}, `has no port number`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := spec.InvestIQ(tc.set).Check()
+			if !errors.Is(err, spec.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Check() = %v, want an ErrInvalid saying %q", err, tc.want)
+			}
+		})
+	}
+	for _, ok := range []string{"127.0.0.1:3000", "[::1]:3000", "api-server:3000"} {
+		if err := spec.InvestIQ(spec.Settings{APIAddress: ok}).Check(); err != nil {
+			t.Errorf("%s refused: %v", ok, err)
+		}
+	}
+}

@@ -519,7 +519,7 @@ func overviewDashboard() Dashboard {
 					Queries:     []Query{{Expr: `sum by (endpoint) (rate(investiq_requests_total[$__rate_interval]))`, Legend: "{{endpoint}}"}},
 				},
 				{
-					Title: "Error Rate", Kind: TimeSeries, Unit: "short",
+					Title: "Error Rate", Kind: TimeSeries, Unit: "suffix: errors/s",
 					Description: "Errors per second, by type; the red line is HighErrorRate's threshold.",
 					Queries:     []Query{{Expr: `sum by (type) (rate(investiq_errors_total[$__rate_interval]))`, Legend: "{{type}}"}},
 					Thresholds:  []Threshold{{Color: "green"}, {Value: 0.1, Color: "red"}},

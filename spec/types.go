@@ -275,7 +275,8 @@ type Panel struct {
 	Title       string
 	Description string
 	Kind        PanelKind
-	// Unit is a Grafana unit id: "reqps", "ms", "short", "none".
+	// Unit is a Grafana unit id ("reqps", "ms", "short", "none"), or a
+	// custom one such as "suffix: errors/s".
 	Unit    string
 	Queries []Query
 	// Thresholds are drawn on time series (as lines) and colour stats.

@@ -21,7 +21,13 @@ type doctorOptions struct {
 	GrafanaURL      string
 	Timeout         time.Duration
 	JSON            bool
+	// specFlags are the global flags given that change the spec, as
+	// "--name value", for the files check's fix.
+	specFlags []string
 }
+
+// specFlagNames are the root's flags that change the spec.
+var specFlagNames = []string{"api-address", "ml-address", "retention"}
 
 func newCmdDoctor(f *Factory, runF func(*doctorOptions) error) *cobra.Command {
 	opts := &doctorOptions{f: f}
@@ -41,9 +47,24 @@ when an alert does not arrive or a panel stays empty:
 Each step is reported as PASS or FAIL with the fix. Exit 1 when any step does
 not pass. The stack is found as status finds it (the state file of up, else
 the compose ports) and its password is read from --dir/.env; the URL flags
-override where each part is reached.`,
+override where each part is reached.
+
+The API is probed at --api-url; without it, at the --api-address given, else
+at the investiq-api target the running local stack scrapes (its rendered
+prometheus.yml under --state, else Prometheus' active targets), else at
+http://` + simulate.DefaultAPIListen + `/metrics.
+
+--api-address, --ml-address and --retention change the spec, here as for
+generate: step 6 compares --dir with the files generate would write with
+the same flags. Give them only if --dir was generated with them; to tell
+doctor where the API answers, use --api-url.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, name := range specFlagNames {
+				if fl := cmd.Flag(name); fl != nil && fl.Changed {
+					opts.specFlags = append(opts.specFlags, "--"+name+" "+fl.Value.String())
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -52,7 +73,7 @@ override where each part is reached.`,
 	}
 	fl := cmd.Flags()
 	opts.addFlags(fl)
-	fl.StringVar(&opts.APIURL, "api-url", "", "the InvestIQ API's /metrics (default http://<--api-address, else "+simulate.DefaultAPIListen+">/metrics)")
+	fl.StringVar(&opts.APIURL, "api-url", "", "the InvestIQ API's /metrics (default: http://<--api-address>/metrics, else the running local stack's investiq-api target, else http://"+simulate.DefaultAPIListen+"/metrics)")
 	fl.StringVar(&opts.PrometheusURL, "prometheus-url", "", "Prometheus' base URL (default: from the running stack)")
 	fl.StringVar(&opts.AlertmanagerURL, "alertmanager-url", "", "Alertmanager's base URL (default: from the running stack)")
 	fl.StringVar(&opts.GrafanaURL, "grafana-url", "", "Grafana's base URL (default: from the running stack)")
@@ -66,14 +87,6 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 	s, err := opts.f.LoadSpec()
 	if err != nil {
 		return err
-	}
-	apiURL := opts.APIURL
-	if apiURL == "" {
-		addr := simulate.DefaultAPIListen
-		if opts.f.Settings.APIAddress != "" {
-			addr = opts.f.Settings.APIAddress
-		}
-		apiURL = "http://" + addr + "/metrics"
 	}
 	// A missing .env is a finding of the checks that need the password,
 	// not a reason to skip the others.
@@ -90,8 +103,20 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 			*o.dst = o.flag
 		}
 	}
+	apiURL := opts.APIURL
+	switch {
+	case apiURL != "":
+	case opts.f.Settings.APIAddress != "":
+		apiURL = "http://" + opts.f.Settings.APIAddress + "/metrics"
+	default:
+		var ok bool
+		if apiURL, ok = doctor.StackAPIURL(ctx, opts.layout(), ep, opts.Timeout); !ok {
+			apiURL = "http://" + simulate.DefaultAPIListen + "/metrics"
+		}
+	}
 	results := doctor.Run(ctx, doctor.Options{
 		Spec: s, Dir: opts.Dir, APIURL: apiURL, Endpoints: ep, EndpointsErr: epErr, Timeout: opts.Timeout,
+		SpecFlags: opts.specFlags,
 	})
 	if opts.JSON {
 		enc := json.NewEncoder(io.Out)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/internal/testutil"
@@ -115,6 +116,72 @@ func TestDoctorWithoutEnv(t *testing.T) {
 	for _, want := range []string{"FAIL  The API's /metrics", "FAIL  Prometheus scrapes every target", ".env not found", "FAIL  Grafana's dashboards", "FAIL  The generated files match the spec", "investiq-mon generate"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestDoctorFindsTheAPITheLocalStackScrapes: without --api-url, doctor
+// probes the investiq-api target of the running local stack (not
+// 127.0.0.1:3000), and the drift check compares --dir with the spec of
+// the flags given: none here, as generate ran without any. With
+// --api-address, the spec changes as for generate, and the fix says so.
+func TestDoctorFindsTheAPITheLocalStackScrapes(t *testing.T) {
+	apiAddr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	mlAddr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	s := spec.InvestIQ(spec.Settings{})
+	sim, err := simulate.New(s, simulate.Options{Tick: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start(context.Background(), apiAddr, mlAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	dir := filepath.Join(t.TempDir(), "monitoring")
+	if code, out, errOut := runCLI(t, nil, "generate", "--out", dir); code != ExitOK {
+		t.Fatalf("generate: exit %d\n%s%s", code, out, errOut)
+	}
+	// What `up --backend local --api-address apiAddr` leaves in --state.
+	l := stack.Layout{Root: t.TempDir()}
+	files, err := render.Render(stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr, MLAddress: mlAddr}, l, 19090, 19093, 13000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.Path == render.PrometheusConfig {
+			if err := render.Write(l.ConfigDir(), []render.File{f}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	nothing := "http://127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
+	if err := l.SaveState(stack.State{Backend: stack.Local, Prometheus: nothing, Alertmanager: nothing}); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"doctor", "--dir", dir, "--state", l.Root, "--grafana-url", nothing, "--timeout", "2s"}
+
+	_, out, errOut := runCLI(t, nil, args...)
+	for _, want := range []string{
+		"PASS  The API's /metrics exposes the spec's metrics: http://" + apiAddr + "/metrics exposes all",
+		"PASS  The generated files match the spec",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor without flags lacks %q:\n%s%s", want, out, errOut)
+		}
+	}
+
+	_, out, errOut = runCLI(t, nil, append(args, "--api-address", apiAddr)...)
+	for _, want := range []string{
+		"PASS  The API's /metrics exposes the spec's metrics: http://" + apiAddr + "/metrics",
+		"FAIL  The generated files match the spec",
+		"prometheus/prometheus.yml: differs",
+		"spec built with --api-address " + apiAddr,
+		"use --api-url",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("doctor --api-address lacks %q:\n%s%s", want, out, errOut)
 		}
 	}
 }

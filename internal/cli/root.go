@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -113,7 +114,9 @@ func Main(ctx context.Context, args []string, f *Factory) int {
 		return ee.Code
 	}
 	fmt.Fprintln(f.IO.ErrOut, "error:", err)
-	if errors.Is(err, errUsage) {
+	// cobra has no typed error for an unknown subcommand; its message is
+	// stable across releases.
+	if errors.Is(err, errUsage) || strings.HasPrefix(err.Error(), "unknown command ") {
 		return ExitUsage
 	}
 	return ExitError

@@ -37,9 +37,11 @@ secret files). Targets default to the InvestIQ API on 127.0.0.1:3000 and the
 ML service on 127.0.0.1:8000 (see --api-address, --ml-address); try it with
 ` + "`investiq-mon simulate`" + `. Grafana runs only when a grafana binary is on PATH.
 
-On a running local stack, up does nothing when the files are unchanged; when
-they changed it validates them and reloads the servers without a restart. A
-file that fails validation is not applied.
+On a running stack, up does nothing when the files are unchanged; when they
+changed it validates them and reloads Prometheus and Alertmanager
+(/-/reload) without a restart. A file that fails validation is not applied,
+and neither is any other. On the local backend, a server whose flags changed
+(e.g. --retention) is restarted, keeping its data.
 
 Secrets come from --dir/.env (created by generate). up refuses a Grafana
 admin password of admin unless --insecure-dev.`,

@@ -8,7 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/validate"
+	"github.com/investiq/investiq-mon/spec"
 )
 
 type validateOptions struct {
@@ -37,7 +39,9 @@ Alertmanager's config loaders, compose-go, exporter-toolkit), then through
 the checks they cannot do: every query names a metric, label and value the
 spec declares, rate() runs over counters, histogram_quantile keeps le,
 alerts carry severity, summary and description, secrets are read from
-files and nothing is published beyond 127.0.0.1.
+files and nothing is published beyond 127.0.0.1. The series the spec's own
+recording rules write (slo:*) are known even when the rule files are not
+among the paths, so a dashboard can be validated alone.
 
 Every finding is printed as path:line:col: error|warning: message [check].
 Exit status, as promtool: 0 clean (warnings alone too), 1 on any error,
@@ -86,12 +90,18 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 	if err != nil {
 		return err
 	}
+	records, alerts, err := specRuleNames(s)
+	if err != nil {
+		return err
+	}
 	res, err := validate.Run(cmd.Context(), opts.Paths, validate.Options{
 		Kind:                validate.Kind(opts.Kind),
 		IgnoreUnknownFields: opts.IgnoreUnknownFields,
 		SyntaxOnly:          opts.SyntaxOnly,
 		Disable:             opts.Disable,
 		Spec:                s,
+		Records:             records,
+		Alerts:              alerts,
 	})
 	if err != nil {
 		if errors.Is(err, validate.ErrNoFiles) {
@@ -115,4 +125,27 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 		return Exit(code, nil)
 	}
 	return nil
+}
+
+// specRuleNames are the recording rules and alerts of the rule files the
+// spec renders, read back through validate's own rule parser: a dashboard
+// validated without the rule files (validate monitoring/grafana) may query
+// the series they record.
+func specRuleNames(s *spec.Spec) (records, alerts []string, err error) {
+	files, err := render.Render(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, f := range files {
+		if k, err := validate.Detect(f.Path, f.Data); err != nil || k != validate.KindRules {
+			continue
+		}
+		r, a, err := validate.RuleNames(f.Data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("rendered %s: %w", f.Path, err)
+		}
+		records = append(records, r...)
+		alerts = append(alerts, a...)
+	}
+	return records, alerts, nil
 }

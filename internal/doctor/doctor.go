@@ -72,6 +72,11 @@ type Options struct {
 	EndpointsErr error
 	// Timeout bounds each request; zero means 10s.
 	Timeout time.Duration
+	// SpecFlags are the flags that changed the spec from its defaults
+	// (e.g. "--api-address 127.0.0.1:18000"): the files check compares
+	// Dir with the spec they build, as `generate --check` does, and names
+	// them when Dir differs, since files generated without them do.
+	SpecFlags []string
 	// NotificationWindow is how far back failed notifications count;
 	// zero means 5m.
 	NotificationWindow time.Duration
@@ -376,7 +381,15 @@ func (d *doctor) files() Result {
 		for _, dr := range drifts {
 			r.Details = append(r.Details, d.o.Dir+"/"+dr.Path+": "+dr.Reason)
 		}
-		r.Fix = "hand edits belong in spec/investiq.go: run `investiq-mon generate --out " + d.o.Dir + "` (`generate --check --diff` shows what changes), then `investiq-mon up` to apply"
+		flags := ""
+		if len(d.o.SpecFlags) > 0 {
+			flags = " " + strings.Join(d.o.SpecFlags, " ")
+		}
+		r.Fix = "hand edits belong in spec/investiq.go: run `investiq-mon generate" + flags + " --out " + d.o.Dir + "` (`generate --check --diff` shows what changes), then `investiq-mon up` to apply"
+		if len(d.o.SpecFlags) > 0 {
+			r.Fix += "; the files were compared with the spec built with" + flags + ": if " + d.o.Dir +
+				" was generated without them, run doctor without them too (to say where the API is, use --api-url)"
+		}
 		return r
 	}
 	r.Status, r.Summary = Pass, fmt.Sprintf("all %d files in %s match the spec", len(files), d.o.Dir)

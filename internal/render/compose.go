@@ -155,10 +155,11 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 			AlertmanagerSvc: {
 				Image: s.Images.Alertmanager, ContainerName: s.Project + "-alertmanager",
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
-				Command:  AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir),
-				Ports:    publish(s.Ports.Alertmanager, 9093),
-				Volumes:  []string{"./alertmanager:" + amConfigDir + ":ro", "alertmanager_data:" + amDataDir},
-				Secrets:  receiverSecrets,
+				Command: AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir),
+				Ports:   publish(s.Ports.Alertmanager, 9093),
+				Volumes: []string{"./alertmanager:" + amConfigDir + ":ro", "alertmanager_data:" + amDataDir},
+				// stack_password: the healthcheck's amtool authenticates with it.
+				Secrets:  append([]string{spec.SecretStackPassword}, receiverSecrets...),
 				Configs:  webRef,
 				Networks: nets,
 				Healthcheck: health("CMD", "amtool", "--alertmanager.url=http://localhost:9093",

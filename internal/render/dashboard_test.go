@@ -260,7 +260,7 @@ func TestDashboardOverview(t *testing.T) {
 				t.Fatalf("Error Rate has no thresholdsStyle")
 			}
 			dashEqual(t, "thresholdsStyle.mode", string(custom.ThresholdsStyle.Mode), string(common.GraphThresholdsStyleModeLine))
-			dashEqual(t, "unit", dashDeref(p.FieldConfig.Defaults.Unit), "short")
+			dashEqual(t, "unit", dashDeref(p.FieldConfig.Defaults.Unit), "suffix: errors/s")
 			dashEqual(t, "description", dashDeref(p.Description), "Errors per second, by type; the red line is HighErrorRate's threshold.")
 		}},
 		{"Trading Status shows 0 as Active in green and 1 as Halted in red on a coloured background", func(t *testing.T) {

@@ -174,6 +174,46 @@ func TestRenderedFilesLoadThroughUpstreamParsers(t *testing.T) {
 				t.Errorf("service %s has no healthcheck", name)
 			}
 		}
+		// Every secret file a service's mounted configs or environment name
+		// must be one compose gives that service: a missing one breaks
+		// Alertmanager's healthcheck (amtool reads stack_password).
+		secretRef := regexp.MustCompile(`/run/secrets/([A-Za-z0-9_]+)`)
+		for name, svc := range p.Services {
+			given := map[string]bool{}
+			for _, sec := range svc.Secrets {
+				given[sec.Source] = true
+			}
+			var refs []string
+			for _, v := range svc.Volumes {
+				if v.Type != "bind" {
+					continue
+				}
+				filepath.WalkDir(v.Source, func(path string, d os.DirEntry, err error) error {
+					if err == nil && !d.IsDir() {
+						data, _ := os.ReadFile(path)
+						for _, m := range secretRef.FindAllStringSubmatch(string(data), -1) {
+							refs = append(refs, m[1]+" (in "+filepath.Base(path)+")")
+						}
+					}
+					return nil
+				})
+			}
+			for k, v := range svc.Environment {
+				if v != nil {
+					for _, m := range secretRef.FindAllStringSubmatch(*v, -1) {
+						refs = append(refs, m[1]+" (in $"+k+")")
+					}
+				}
+			}
+			if len(refs) == 0 {
+				t.Errorf("service %s reads no secret at all; the check below would prove nothing", name)
+			}
+			for _, r := range refs {
+				if !given[strings.Fields(r)[0]] {
+					t.Errorf("service %s reads /run/secrets/%s but compose does not give it that secret", name, r)
+				}
+			}
+		}
 		web := p.Configs["web_config"].Content
 		if !strings.Contains(web, "$2a$10$abcdefghijklmnopqrstuv") {
 			t.Errorf("web config content did not take the bcrypt hash from .env: %q", web)

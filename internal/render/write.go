@@ -150,7 +150,10 @@ func Check(dir string, files []File) ([]Drift, error) {
 			drifts = append(drifts, Drift{Path: f.Path, Reason: "differs from the spec", Diff: unifiedDiff(f.Path, got, f.Data)})
 			continue
 		}
-		if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != f.Mode.Perm() {
+		// Modes follow the umask and git keeps none but the executable bit,
+		// so only a file that must be private and is readable by others
+		// counts as drift.
+		if fi, err := os.Stat(p); err == nil && f.Mode.Perm()&0o077 == 0 && fi.Mode().Perm()&0o077 != 0 {
 			drifts = append(drifts, Drift{Path: f.Path, Reason: fmt.Sprintf("mode %04o, want %04o", fi.Mode().Perm(), f.Mode.Perm())})
 		}
 	}

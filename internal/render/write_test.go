@@ -64,3 +64,36 @@ func TestWriteRefusesAFileAsDirectory(t *testing.T) {
 		t.Errorf("err = %v, want ErrBadOutDir", err)
 	}
 }
+
+// Modes follow the umask and git keeps none but the executable bit: a
+// clone made with umask 0002 is not drift, a private file made readable is.
+func TestCheckModes(t *testing.T) {
+	dir := t.TempDir()
+	files := []render.File{
+		{Path: "public.yml", Data: []byte("a\n"), Mode: 0o644},
+		{Path: "private", Data: []byte("b\n"), Mode: 0o600},
+	}
+	if err := render.Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(dir, "public.yml"), 0o664); err != nil {
+		t.Fatal(err)
+	}
+	drifts, err := render.Check(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drifts) != 0 {
+		t.Fatalf("a group-writable public file is drift: %+v", drifts)
+	}
+	if err := os.Chmod(filepath.Join(dir, "private"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	drifts, err = render.Check(dir, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drifts) != 1 || drifts[0].Path != "private" {
+		t.Fatalf("a private file readable by others is not reported: %+v", drifts)
+	}
+}

@@ -160,6 +160,15 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 			set[render.BcryptEnv] = string(h)
 		}
 	}
+	var unset []string
+	for _, sec := range s.Secrets() {
+		if !sec.Generated && env.Get(sec.Env) == "" {
+			unset = append(unset, sec.Env)
+		}
+	}
+	if len(unset) > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s not set yet; Alertmanager cannot deliver to those receivers until they are", p, strings.Join(unset, ", ")))
+	}
 	if env.Get("GRAFANA_ADMIN_PASSWORD") == "admin" {
 		res.Warnings = append(res.Warnings, "GRAFANA_ADMIN_PASSWORD in "+p+" is admin: `investiq-mon up` refuses it without --insecure-dev")
 	}

@@ -48,6 +48,9 @@ func TestEnsure(t *testing.T) {
 		if env.Get("GRAFANA_ADMIN_PASSWORD") == "admin" {
 			t.Error("Grafana password is admin")
 		}
+		if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "DISCORD_WEBHOOK_URL, SLACK_API_URL") || !strings.Contains(w, "cannot deliver") {
+			t.Errorf("no warning names the receiver secrets still to fill in: %q", w)
+		}
 		hash := env.Get(render.BcryptEnv)
 		if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(env.StackPassword())); err != nil {
 			t.Errorf("bcrypt hash does not match the stack password: %v", err)

@@ -53,33 +53,67 @@ func firstLine(out []byte, err error) string {
 
 // ensureGenerated writes the stack's files into Dir when they are missing
 // or differ from the spec, as `generate` would, and .env when missing.
-func ensureGenerated(o Options, s *spec.Spec) error {
-	files, err := render.Render(s)
+// Before anything is written the new files load in the servers' own
+// parsers, as the local backend checks them (validateFiles): a file that
+// fails is not applied, and neither is any other. It returns the
+// components (Prometheus, Alertmanager, Grafana) whose files it wrote.
+func ensureGenerated(ctx context.Context, o Options, s *spec.Spec) (map[string]bool, error) {
+	renderFiles := render.Render
+	if o.renderFiles != nil {
+		renderFiles = o.renderFiles
+	}
+	files, err := renderFiles(s)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	drifts, err := render.Check(o.Dir, files)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(drifts) == 0 {
-		return nil
+		return nil, nil
 	}
 	differ := map[string]bool{}
 	for _, d := range drifts {
 		differ[d.Path] = true
 	}
 	var write []render.File
+	changed := map[string]bool{}
 	for _, f := range files {
 		if differ[f.Path] {
 			write = append(write, f)
+			changed[strings.SplitN(f.Path, "/", 2)[0]] = true
 		}
 	}
+	// All of them, not only the ones that differ: prometheus.yml names
+	// the rule files and must find them beside it.
+	if err := validateFiles(ctx, files); err != nil {
+		return nil, err
+	}
 	if err := render.Write(o.Dir, write); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintf(o.Out, "generated %d files in %s from the spec\n", len(write), o.Dir)
-	return nil
+	return changed, nil
+}
+
+// runningServices lists the services of the compose stack that run now,
+// by `docker compose ps`. A stack compose does not know yet has none.
+func runningServices(ctx context.Context, file string) (map[string]bool, error) {
+	if _, err := os.Stat(file); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	cs, err := composePS(ctx, file)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, c := range cs {
+		if c.State == "running" {
+			out[c.Service] = true
+		}
+	}
+	return out, nil
 }
 
 func upCompose(ctx context.Context, o Options) (State, error) {
@@ -91,7 +125,13 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	if err := engineAnswers(ctx, docker); err != nil {
 		return State{}, err
 	}
-	if err := ensureGenerated(o, s); err != nil {
+	file := filepath.Join(o.Dir, render.ComposeFile)
+	// What runs before this `up`: docker compose up -d recreates a
+	// container whose service changed, but one that keeps running never
+	// rereads its bind-mounted files by itself.
+	before, psErr := runningServices(ctx, file)
+	changed, err := ensureGenerated(ctx, o, s)
+	if err != nil {
 		return State{}, err
 	}
 	env, err := ensureEnv(o, s)
@@ -101,15 +141,14 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	if err := checkGrafanaPassword(env, o); err != nil {
 		return State{}, err
 	}
-	file := filepath.Join(o.Dir, render.ComposeFile)
 	// --wait blocks until every healthcheck passes: promtool check
 	// healthy, amtool config show and Grafana's /api/health, each with
 	// the stack's credentials. That is the readiness wait of this backend.
 	args := composeArgs(file, "up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(o.Timeout.Seconds())))
 	fmt.Fprintf(o.Out, "docker %s\n", strings.Join(args, " "))
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
+	upCtx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput()
+	out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput()
 	if err != nil {
 		return State{}, fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
 	}
@@ -125,7 +164,47 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 		return State{}, err
 	}
 	fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s, Grafana %s\n", st.Prometheus, st.Alertmanager, st.Grafana)
-	return st, nil
+	return st, reloadCompose(ctx, o, s, file, changed, before, psErr)
+}
+
+// reloadCompose asks the servers whose files changed, and that ran before
+// this `up`, to reread them (POST /-/reload): the stack stays up and
+// keeps its data. A failure leaves the new files in place and says how
+// to load them.
+func reloadCompose(ctx context.Context, o Options, s *spec.Spec, file string, changed, before map[string]bool, psErr error) error {
+	var comps []string
+	for _, c := range []string{Prometheus, Alertmanager} {
+		if changed[c] && (before[c] || psErr != nil) {
+			comps = append(comps, c)
+		}
+	}
+	if changed[Grafana] && before[Grafana] {
+		fmt.Fprintln(o.Out, "Grafana's provisioning changed: it rereads dashboards within 30s")
+	}
+	if len(comps) == 0 {
+		return nil
+	}
+	if psErr != nil {
+		// Unknown whether they ran before: a reload of a server that
+		// just started with the new files is harmless.
+		fmt.Fprintf(o.Out, "could not tell what ran before (%v): reloading %s anyway\n", psErr, strings.Join(comps, ", "))
+	}
+	ep, err := LoadEndpoints(s, o.Dir, o.Layout)
+	if err != nil {
+		return err
+	}
+	client := HTTPClient(ep.User, ep.Password, 10*time.Second)
+	base := map[string]string{Prometheus: ep.Prometheus, Alertmanager: ep.Alertmanager}
+	var errs []error
+	for _, c := range comps {
+		if err := reload(ctx, client, base[c]); err != nil {
+			errs = append(errs, fmt.Errorf("%s did not reload its new files (%w); load them with: docker %s", c, err,
+				strings.Join(composeArgs(file, "restart", c), " ")))
+			continue
+		}
+		fmt.Fprintf(o.Out, "reloaded %s: its files changed\n", c)
+	}
+	return errors.Join(errs...)
 }
 
 func downCompose(ctx context.Context, o DownOptions, st State) error {

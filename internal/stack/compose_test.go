@@ -1,15 +1,23 @@
 package stack
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/spec"
@@ -195,5 +203,212 @@ func TestComposeInsecureDevWarns(t *testing.T) {
 	}
 	if out := o.Out.(*syncBuffer).String(); !strings.Contains(out, "warning: --insecure-dev") {
 		t.Errorf("no warning with --insecure-dev:\n%s", out)
+	}
+}
+
+// reloadServer stands in for Prometheus or Alertmanager: it counts
+// authenticated POST /-/reload calls and refuses anything else.
+type reloadServer struct {
+	srv      *httptest.Server
+	mu       sync.Mutex
+	reloads  int
+	badCalls []string
+	fail     bool
+}
+
+func newReloadServer(t *testing.T, user, password string) *reloadServer {
+	rs := &reloadServer{}
+	rs.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		u, p, ok := r.BasicAuth()
+		if !ok || u != user || p != password {
+			rs.badCalls = append(rs.badCalls, r.Method+" "+r.URL.Path+" without the stack's credentials")
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if r.Method != http.MethodPost || r.URL.Path != "/-/reload" {
+			rs.badCalls = append(rs.badCalls, r.Method+" "+r.URL.Path)
+			http.NotFound(w, r)
+			return
+		}
+		if rs.fail {
+			http.Error(w, "failed to reload config: boom", http.StatusInternalServerError)
+			return
+		}
+		rs.reloads++
+	}))
+	t.Cleanup(rs.srv.Close)
+	return rs
+}
+
+func (rs *reloadServer) port(t *testing.T) int {
+	u, err := url.Parse(rs.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func (rs *reloadServer) count(t *testing.T) int {
+	t.Helper()
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	for _, c := range rs.badCalls {
+		t.Errorf("unexpected call: %s", c)
+	}
+	rs.badCalls = nil
+	return rs.reloads
+}
+
+// readTree maps every file under dir to its bytes.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		out[p] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestComposeUpValidatesAndReloadsChangedFiles(t *testing.T) {
+	log := fakeDocker(t)
+	o := composeOpts(t)
+	out := o.Out.(*syncBuffer)
+	// .env first, so the stand-ins know the stack's credentials.
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env, err := ensureEnv(o, spec.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pw := env.StackUser(spec.Default()), env.StackPassword()
+	prom, am := newReloadServer(t, user, pw), newReloadServer(t, user, pw)
+	evalInterval := 10 * time.Second
+	newSpec := func(set spec.Settings) *spec.Spec {
+		set.EvaluationInterval = evalInterval
+		s := spec.InvestIQ(set)
+		s.Ports.Prometheus, s.Ports.Alertmanager = prom.port(t), am.port(t)
+		return s
+	}
+	o.NewSpec = newSpec
+
+	// First up: nothing ran before, so nothing is reloaded (and compose
+	// is not even asked: there was no compose file).
+	if _, err := Up(context.Background(), o); err != nil {
+		t.Fatalf("first up: %v\n%s", err, out.String())
+	}
+	if prom.count(t)+am.count(t) != 0 {
+		t.Error("first up reloaded a server that was not running")
+	}
+	for _, c := range calls(t, log) {
+		if strings.Contains(c, " ps ") {
+			t.Errorf("first up asked compose ps without a compose file: %s", c)
+		}
+	}
+	applied := readTree(t, o.Dir)
+
+	// A file that does not load is not applied, nor is anything else.
+	broken := o
+	evalInterval = 2 * time.Second // prometheus.yml changes too
+	broken.renderFiles = func(s *spec.Spec) ([]render.File, error) {
+		fs, err := render.Render(s)
+		for i := range fs {
+			if fs[i].Path == render.AlertRules {
+				fs[i].Data = bytes.Replace(fs[i].Data, []byte("max(investiq_trading_halted) == 1"), []byte("max(investiq_trading_halted == 1"), 1)
+			}
+		}
+		return fs, err
+	}
+	_, err = Up(context.Background(), broken)
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "alert_rules.yml") {
+		t.Fatalf("up with a broken rule file: %v, want ErrInvalid naming alert_rules.yml", err)
+	}
+	// A target the spec refuses never gets rendered at all.
+	bad := o
+	bad.Settings = spec.Settings{APIAddress: "http://x:1"}
+	if _, err := Up(context.Background(), bad); err == nil || !strings.Contains(err.Error(), "http://x:1") {
+		t.Fatalf("up with APIAddress http://x:1: %v, want it refused", err)
+	}
+	if got := readTree(t, o.Dir); !cmp.Equal(got, applied) {
+		t.Errorf("a refused up changed %s:\n%s", o.Dir, cmp.Diff(applied, got))
+	}
+	if all := strings.Join(calls(t, log), "\n"); strings.Count(all, " up -d") != 1 {
+		t.Errorf("a refused up ran compose up:\n%s", all)
+	}
+	if prom.count(t)+am.count(t) != 0 {
+		t.Error("a refused up reloaded a server")
+	}
+
+	// A valid change on the running stack (the fake's ps says both run):
+	// Prometheus' files changed, so Prometheus reloads, Alertmanager not.
+	if _, err := Up(context.Background(), o); err != nil {
+		t.Fatalf("up with a new evaluation interval: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(readTree(t, o.Dir)[filepath.Join(o.Dir, filepath.FromSlash(render.PrometheusConfig))], "evaluation_interval: 2s") {
+		t.Error("the new prometheus.yml was not written")
+	}
+	if got := prom.count(t); got != 1 {
+		t.Errorf("prometheus reloads: %d, want 1\n%s", got, out.String())
+	}
+	if got := am.count(t); got != 0 {
+		t.Errorf("alertmanager reloaded %d times; its files did not change", got)
+	}
+	if !strings.Contains(out.String(), "reloaded prometheus") {
+		t.Errorf("up did not say it reloaded prometheus:\n%s", out.String())
+	}
+	got := calls(t, log)
+	if n := len(got); n < 3 || !strings.HasSuffix(got[n-2], " ps --format json") || !strings.Contains(got[n-1], " up -d --wait") {
+		t.Errorf("want compose ps before compose up, got:\n%s", strings.Join(got, "\n"))
+	}
+
+	// An Alertmanager change reloads Alertmanager; a failed reload is an
+	// error that says how to load the files.
+	o.renderFiles = func(s *spec.Spec) ([]render.File, error) {
+		fs, err := render.Render(s)
+		for i := range fs {
+			if fs[i].Path == render.AlertmanagerConfig {
+				fs[i].Data = append(fs[i].Data, "# changed\n"...)
+			}
+		}
+		return fs, err
+	}
+	am.mu.Lock()
+	am.fail = true
+	am.mu.Unlock()
+	_, err = Up(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "alertmanager did not reload") || !strings.Contains(err.Error(), "boom") ||
+		!strings.Contains(err.Error(), "restart alertmanager") {
+		t.Errorf("failed reload: %v", err)
+	}
+	if strings.Contains(err.Error(), pw) || strings.Contains(out.String(), pw) {
+		t.Error("the stack password was printed")
+	}
+	if got := prom.count(t); got != 1 {
+		t.Errorf("prometheus reloaded again (%d); its files did not change", got)
+	}
+
+	// Unchanged files: no reload.
+	am.mu.Lock()
+	am.fail = false
+	am.mu.Unlock()
+	if _, err := Up(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if prom.count(t) != 1 || am.count(t) != 0 {
+		t.Error("up on unchanged files reloaded a server")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -358,5 +359,85 @@ func TestTimeoutStopsWhatItStarted(t *testing.T) {
 	// The config directory is as it was before: empty.
 	if _, err := os.Stat(filepath.Join(ls.opts.Layout.ConfigDir(), filepath.FromSlash(render.PrometheusConfig))); !os.IsNotExist(err) {
 		t.Errorf("a failed up left its rendered prometheus.yml behind (%v)", err)
+	}
+}
+
+// TestUpRestartsOnChangedFlags: retention is a flag, not a file, so only a
+// restart applies it; the data stays and the other components keep
+// running.
+func TestUpRestartsOnChangedFlags(t *testing.T) {
+	t.Parallel()
+	ls := newLocalStack(t)
+	st := ls.up(t)
+	auth := ls.client()
+	l := ls.opts.Layout
+	pid := func(c string) int {
+		t.Helper()
+		p, ok := l.readPID(c, st.Processes[c].Path)
+		if !ok {
+			t.Fatalf("%s not running", c)
+		}
+		return p
+	}
+	promPID, amPID := pid(Prometheus), pid(Alertmanager)
+
+	eventually(t, 20*time.Second, "samples in the TSDB", func() bool {
+		_, body := get(t, auth, st.Prometheus+"/api/v1/query?query=up")
+		return strings.Contains(body, `"investiq-api"`)
+	})
+	// A moment that has samples before it (a query's time is whole
+	// seconds), to look for after the restart.
+	time.Sleep(2 * time.Second)
+	q := fmt.Sprintf("%s/api/v1/query?query=up%%7Bjob%%3D%%22investiq-api%%22%%7D&time=%d", st.Prometheus, time.Now().Unix())
+	if _, body := get(t, auth, q); !strings.Contains(body, `"investiq-api"`) {
+		t.Fatalf("no sample to look for after the restart: %s", body)
+	}
+	ls.opts.Settings.Retention = 30 * 24 * time.Hour
+	mark := len(ls.out.String())
+	st = ls.up(t)
+	out := ls.out.String()[mark:]
+	if strings.Contains(out, "nothing to do") || !strings.Contains(out, "restarted prometheus") ||
+		!strings.Contains(out, "--storage.tsdb.retention.time=30d") {
+		t.Errorf("up --retention 30d must say it restarted prometheus with the new flag; got:\n%s", out)
+	}
+	if n := strings.Count(out, "restarted "); n != 1 {
+		t.Errorf("want one restart line, got %d:\n%s", n, out)
+	}
+	newPID := pid(Prometheus)
+	if newPID == promPID {
+		t.Fatalf("prometheus still runs as pid %d: not restarted", promPID)
+	}
+	if got := pid(Alertmanager); got != amPID {
+		t.Errorf("alertmanager restarted (pid %d -> %d); its flags did not change", amPID, got)
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", newPID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(cmdline, []byte("--storage.tsdb.retention.time=30d\x00")) {
+		t.Errorf("prometheus runs without the new retention: %q", cmdline)
+	}
+	saved, err := l.LoadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(saved.Processes[Prometheus].Args, "--storage.tsdb.retention.time=30d") {
+		t.Errorf("state.json does not record the new flag: %q", saved.Processes[Prometheus].Args)
+	}
+	if code, _ := get(t, auth, st.Prometheus+"/-/ready"); code != http.StatusOK {
+		t.Errorf("prometheus not ready after the restart: %d", code)
+	}
+	if _, body := get(t, auth, q); !strings.Contains(body, `"investiq-api"`) {
+		t.Errorf("samples from before the restart are gone: %s", body)
+	}
+
+	// The same flags again: nothing to do.
+	mark = len(ls.out.String())
+	ls.up(t)
+	if out := ls.out.String()[mark:]; !strings.Contains(out, "nothing to do") || strings.Contains(out, "restarted") {
+		t.Errorf("a third identical up must do nothing; got:\n%s", out)
+	}
+	if got := pid(Prometheus); got != newPID {
+		t.Errorf("prometheus restarted again (pid %d -> %d)", newPID, got)
 	}
 }

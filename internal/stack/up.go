@@ -256,6 +256,16 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		}
 	}
 
+	// A running component whose command line (or environment) differs
+	// from what it was started with, e.g. `up --retention 30d`, restarts:
+	// flags are read only at start. Its data directory stays.
+	restart := map[string]bool{}
+	for c := range running {
+		if p, ok := procs[c]; ok && !sameCommand(prev.Processes[c], p) {
+			restart[c] = true
+		}
+	}
+
 	next := hashes(files)
 	changed := changedComponents(prev.Hashes, next)
 	if len(running) > 0 {
@@ -273,7 +283,7 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 			}
 		}
 	}
-	if len(missing) == 0 && len(changed) == 0 {
+	if len(missing) == 0 && len(changed) == 0 && len(restart) == 0 {
 		// Secret files may still have changed (a new webhook URL in .env);
 		// the servers read them at use, so rewriting them is enough.
 		if err := env.WriteFiles(s, l.SecretsDir(), l.WebConfig()); err != nil {
@@ -340,8 +350,8 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	// server keeps its running configuration and the state file keeps
 	// the old hashes, so the next `up` tries again.
 	for _, c := range []string{Prometheus, Alertmanager} {
-		if !changed[c] {
-			continue
+		if !changed[c] || restart[c] {
+			continue // a restarted component loads its new files anyway
 		}
 		if _, ok := running[c]; !ok {
 			continue
@@ -351,38 +361,100 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		}
 		fmt.Fprintf(o.Out, "reloaded %s: its files changed\n", c)
 	}
-	if changed[Grafana] {
+	if changed[Grafana] && !restart[Grafana] {
 		if _, ok := running[Grafana]; ok {
 			fmt.Fprintln(o.Out, "Grafana's provisioning changed: it rereads dashboards within 30s")
 		}
 	}
 
-	// Start what is missing, then wait for all of it.
-	var started []string
+	// Restart what runs with other flags, start what is missing, then
+	// wait for all of it.
+	var started, restarted []string
 	exited := map[string]<-chan struct{}{}
+	// undoRestarts starts the restarted components again as they ran
+	// before, once the config directory is back as it was.
+	undoRestarts := func(err error) (State, error) {
+		stopAll(l, started, procs)
+		_, err = fail(err)
+		for _, c := range restarted {
+			_, done, serr := l.start(c, prev.Processes[c])
+			if serr == nil {
+				serr = waitReady(ctx, l, Options{Timeout: o.Timeout, Out: io.Discard}, client, prev.Processes, []string{c},
+					map[string]<-chan struct{}{c: done})
+			}
+			if serr != nil {
+				err = errors.Join(err, fmt.Errorf("starting %s again as it ran before: %w", c, serr))
+			}
+		}
+		return State{}, err
+	}
+	for _, c := range Components {
+		if !restart[c] {
+			continue
+		}
+		if _, err := l.stop(ctx, c, prev.Processes[c].Path, 30*time.Second); err != nil {
+			return undoRestarts(fmt.Errorf("stopping %s to restart it: %w", c, err))
+		}
+		restarted = append(restarted, c)
+		pid, done, err := l.start(c, procs[c])
+		if err != nil {
+			return undoRestarts(err)
+		}
+		started = append(started, c)
+		exited[c] = done
+		fmt.Fprintf(o.Out, "restarted %s (pid %d, was %d) with new flags %s; its data is kept\n",
+			c, pid, running[c], strings.Join(commandChanges(prev.Processes[c], procs[c]), " "))
+	}
 	for _, c := range missing {
 		pid, done, err := l.start(c, procs[c])
 		if err != nil {
-			stopAll(l, started, procs)
-			return fail(err)
+			return undoRestarts(err)
 		}
 		started = append(started, c)
 		exited[c] = done
 		fmt.Fprintf(o.Out, "started %s (pid %d) on %s, log %s\n", c, pid, procs[c].Addr, l.Log(c))
 	}
 	if err := waitReady(ctx, l, o, client, procs, started, exited); err != nil {
-		// A stack half up is worse than none: stop what this run started.
-		stopAll(l, started, procs)
-		return fail(err)
+		// A stack half up is worse than none: stop what this run started
+		// and start what it restarted as it ran before.
+		return undoRestarts(err)
 	}
 	if err := l.SaveState(st); err != nil {
-		return fail(err)
+		return undoRestarts(err)
 	}
-	if len(started) > 0 {
+	if len(missing) > 0 {
 		fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s (user %s; password in %s)\n",
 			st.Prometheus, st.Alertmanager, env.StackUser(s), filepath.Join(o.Dir, secrets.FileName))
 	}
 	return st, nil
+}
+
+// sameCommand reports whether a component started as p would run as the
+// recorded one runs: the same arguments and environment. The binary's
+// path is not compared: the running check already matches its name.
+func sameCommand(recorded, p Process) bool {
+	return slices.Equal(recorded.Args, p.Args) && slices.Equal(recorded.Env, p.Env)
+}
+
+// commandChanges lists the arguments and environment settings p has that
+// the recorded command lacks, to say what a restart changes. They name
+// files, never a secret.
+func commandChanges(recorded, p Process) []string {
+	var out []string
+	for _, a := range p.Args {
+		if !slices.Contains(recorded.Args, a) {
+			out = append(out, a)
+		}
+	}
+	for _, e := range p.Env {
+		if !slices.Contains(recorded.Env, e) {
+			out = append(out, e)
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "(arguments removed or reordered)")
+	}
+	return out
 }
 
 func stopAll(l Layout, comps []string, procs map[string]Process) {

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -190,5 +192,67 @@ func TestDashboardCrossChecks(t *testing.T) {
 	res := run(t, Options{Spec: spec.Default()}, dir)
 	if len(res.Findings) != 1 || res.Findings[0].Check != "promql/unknown-metric" || res.Findings[0].Line != 10 {
 		t.Fatalf("want one promql/unknown-metric on line 10, got:\n%s", findingsText(res))
+	}
+}
+
+// A dashboard validated alone (validate monitoring/grafana) knows the
+// series the spec's rendered recording rules write, through
+// Options.Records, as read by RuleNames; a name no rule records is still
+// unknown.
+func TestDashboardAloneKnowsTheSpecsRecordingRules(t *testing.T) {
+	dir, s := generated(t)
+	files, err := render.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var records, alerts []string
+	for _, f := range files {
+		if k, err := Detect(f.Path, f.Data); err != nil || k != KindRules {
+			continue
+		}
+		r, a, err := RuleNames(f.Data)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+		records, alerts = append(records, r...), append(alerts, a...)
+	}
+	if !slices.Contains(records, "slo:objective:ratio") {
+		t.Fatalf("RuleNames of the rendered rule files lack slo:objective:ratio: %v", records)
+	}
+	dash := filepath.Join(dir, filepath.FromSlash(render.DashboardsDir), "investiq-slo.json")
+	opts := Options{Spec: s, Records: records, Alerts: alerts}
+
+	if res := run(t, Options{Spec: s}, dash); res.Errors() == 0 {
+		t.Fatal("without Records the SLO dashboard alone should name unknown series; the test proves nothing")
+	}
+	if res := run(t, opts, dash); len(res.Findings) > 0 {
+		t.Fatalf("the generated SLO dashboard alone has findings:\n%s", findingsText(res))
+	}
+
+	data, err := os.ReadFile(dash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(data), "slo:objective:ratio{", "slo:nope:ratio{", 1)
+	if bad == string(data) {
+		t.Fatal("the SLO dashboard no longer queries slo:objective:ratio")
+	}
+	badPath := filepath.Join(t.TempDir(), "investiq-slo.json")
+	if err := os.WriteFile(badPath, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, opts, badPath)
+	if len(res.Findings) != 1 || res.Findings[0].Check != "promql/unknown-metric" || !strings.Contains(res.Findings[0].Message, "slo:nope:ratio") {
+		t.Fatalf("want one unknown-metric finding for slo:nope:ratio, got:\n%s", findingsText(res))
+	}
+}
+
+func TestRuleNamesRefusesABrokenFile(t *testing.T) {
+	if _, _, err := RuleNames([]byte("groups:\n  - name: g\n    rules:\n      - record: x\n        expr: sum(\n")); err == nil {
+		t.Fatal("RuleNames of a broken rule file: want an error")
+	}
+	r, a, err := RuleNames([]byte(recordFile("up") + strings.Replace(alertFile("up == 0"), "groups:\n  - name: g", "  - name: h", 1)))
+	if err != nil || !slices.Equal(r, []string{"test:record"}) || !slices.Equal(a, []string{"Test"}) {
+		t.Fatalf("RuleNames = %v, %v, %v", r, a, err)
 	}
 }

@@ -54,7 +54,8 @@ var scrapeSeries = []string{"up", "scrape_duration_seconds", "scrape_samples_scr
 	"scrape_samples_post_metric_relabeling", "scrape_series_added", "scrape_timeout_seconds",
 	"scrape_sample_limit", "scrape_body_size_bytes"}
 
-func newUniverse(s *spec.Spec, files []*file) *universe {
+func newUniverse(opts Options, files []*file) *universe {
+	s := opts.Spec
 	u := &universe{spec: s, series: map[string]*seriesInfo{}, datasources: map[string]bool{}}
 	for _, f := range files {
 		u.alerts = append(u.alerts, f.alerts...)
@@ -78,6 +79,11 @@ func newUniverse(s *spec.Spec, files []*file) *universe {
 	}
 	for _, a := range s.Alerts {
 		u.alerts = append(u.alerts, a.Name)
+	}
+	for _, a := range opts.Alerts {
+		if !slices.Contains(u.alerts, a) {
+			u.alerts = append(u.alerts, a)
+		}
 	}
 	target := func(jobValues []string) map[string][]string {
 		return map[string][]string{"job": jobValues, "instance": nil}
@@ -117,11 +123,13 @@ func newUniverse(s *spec.Spec, files []*file) *universe {
 	alertLabels := map[string][]string{"alertname": u.alerts, "alertstate": {"pending", "firing"}}
 	u.series["ALERTS"] = &seriesInfo{kind: kindGauge, anyLabel: true, labels: alertLabels}
 	u.series["ALERTS_FOR_STATE"] = &seriesInfo{kind: kindGauge, anyLabel: true, labels: map[string][]string{"alertname": u.alerts}}
+	records := slices.Clone(opts.Records)
 	for _, f := range files {
-		for _, r := range f.records {
-			if _, ok := u.series[r]; !ok {
-				u.series[r] = &seriesInfo{kind: kindUnknown, anyLabel: true}
-			}
+		records = append(records, f.records...)
+	}
+	for _, r := range records {
+		if _, ok := u.series[r]; !ok {
+			u.series[r] = &seriesInfo{kind: kindUnknown, anyLabel: true}
 		}
 	}
 	return u

@@ -67,8 +67,7 @@ var (
 // checkRules is `promtool check rules` on one file, then the lint and
 // cross-checks that need the rules' positions.
 func checkRules(f *file, opts Options) {
-	rec := &recordingParser{Parser: promqlParser, exprs: map[string]parser.Expr{}}
-	groups, errs := rulefmt.Parse(f.data, opts.IgnoreUnknownFields, model.UTF8Validation, rec, discard)
+	groups, rec, errs := parseRules(f.data, opts.IgnoreUnknownFields)
 	// Our own parse of the file only serves to place findings; a clean
 	// file, the common case, is parsed once, by rulefmt.
 	root := sync.OnceValue(func() *yaml.Node {
@@ -91,16 +90,7 @@ func checkRules(f *file, opts Options) {
 	if groups == nil {
 		return
 	}
-	for _, g := range groups.Groups {
-		for _, r := range g.Rules {
-			if r.Record != "" {
-				f.records = append(f.records, r.Record)
-			}
-			if r.Alert != "" {
-				f.alerts = append(f.alerts, r.Alert)
-			}
-		}
-	}
+	f.records, f.alerts = ruleNames(groups)
 	// promtool lints only files that have no errors; the spec checks run
 	// on every rule that parsed, so one broken rule does not hide the
 	// problems of the others.
@@ -318,6 +308,44 @@ func contentOf(n *yaml.Node) []*yaml.Node {
 		return nil
 	}
 	return n.Content
+}
+
+// parseRules is rulefmt's parse of a rule file, with the parser that kept
+// every expression it parsed.
+func parseRules(data []byte, ignoreUnknownFields bool) (*rulefmt.RuleGroups, *recordingParser, []error) {
+	rec := &recordingParser{Parser: promqlParser, exprs: map[string]parser.Expr{}}
+	groups, errs := rulefmt.Parse(data, ignoreUnknownFields, model.UTF8Validation, rec, discard)
+	return groups, rec, errs
+}
+
+// ruleNames are the recording rules (series) and alerts a file defines.
+func ruleNames(groups *rulefmt.RuleGroups) (records, alerts []string) {
+	for _, g := range groups.Groups {
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				records = append(records, r.Record)
+			}
+			if r.Alert != "" {
+				alerts = append(alerts, r.Alert)
+			}
+		}
+	}
+	return records, alerts
+}
+
+// RuleNames parses a rule file as validation does and returns the series
+// its recording rules write and the alerts it defines, for Options.Records
+// and Options.Alerts. A file that does not parse is an error.
+func RuleNames(data []byte) (records, alerts []string, err error) {
+	groups, _, errs := parseRules(data, true)
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	if groups == nil {
+		return nil, nil, nil
+	}
+	records, alerts = ruleNames(groups)
+	return records, alerts, nil
 }
 
 // recordingParser is the PromQL parser handed to rulefmt: it keeps every

@@ -77,6 +77,12 @@ type Options struct {
 	// Spec enables the cross-checks against the declared metrics, jobs and
 	// alerts. Nil runs the upstream checks only.
 	Spec *spec.Spec
+	// Records are recording-rule outputs known to exist although no file
+	// being validated defines them, and Alerts the alerts known to exist
+	// (ALERTS{alertname}): the CLI passes what the rule files the spec
+	// renders define (RuleNames), so a dashboard validated without the rule
+	// files may query them. Used only with Spec.
+	Records, Alerts []string
 	// Parallel is how many files are checked at once; zero means GOMAXPROCS.
 	Parallel int
 }
@@ -226,7 +232,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 
-	u := newUniverse(opts.Spec, files)
+	u := newUniverse(opts, files)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, parallel(opts))
 	for _, f := range files {
