@@ -34,21 +34,7 @@ func runCLI(t *testing.T, s *spec.Spec, args ...string) (int, string, string) {
 // would, finding the stack through the state file `up` writes and the
 // password through .env, against real Prometheus and Alertmanager.
 func TestDoctorCommandOnARealStack(t *testing.T) {
-	apiAddr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	mlAddr := "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))
-	rs := testutil.RenderStack(t, spec.Settings{
-		APIAddress: apiAddr, MLAddress: mlAddr,
-		APIScrapeInterval: time.Second, MLScrapeInterval: time.Second, EvaluationInterval: time.Second,
-	})
-	sim, err := simulate.New(rs.Spec, simulate.Options{Tick: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start(context.Background(), apiAddr, mlAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	rs, _, apiURL := testutil.SimulatedStack(t)
 	testutil.StartAlertmanager(t, rs)
 	testutil.StartPrometheus(t, rs)
 
@@ -57,7 +43,7 @@ func TestDoctorCommandOnARealStack(t *testing.T) {
 	if err := l.SaveState(stack.State{Backend: stack.Local, Prometheus: rs.PrometheusURL(), Alertmanager: rs.AlertmanagerURL()}); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"doctor", "--dir", rs.Dir, "--state", state, "--api-url", "http://" + apiAddr + "/metrics"}
+	args := []string{"doctor", "--dir", rs.Dir, "--state", state, "--api-url", apiURL}
 
 	var code int
 	var out, errOut string

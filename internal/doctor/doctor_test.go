@@ -2,7 +2,6 @@ package doctor_test
 
 import (
 	"bytes"
-	"context"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
@@ -18,7 +17,6 @@ import (
 	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/internal/testutil"
-	"github.com/investiq/investiq-mon/spec"
 )
 
 // env is a real stack on loopback ports the test picked: the simulator as
@@ -32,27 +30,13 @@ type env struct {
 
 func startEnv(t *testing.T, withAlertmanager bool) *env {
 	t.Helper()
-	apiAddr := "127.0.0.1:" + itoa(testutil.FreePort(t))
-	mlAddr := "127.0.0.1:" + itoa(testutil.FreePort(t))
-	rs := testutil.RenderStack(t, spec.Settings{
-		APIAddress: apiAddr, MLAddress: mlAddr,
-		APIScrapeInterval: time.Second, MLScrapeInterval: time.Second, EvaluationInterval: time.Second,
-	})
-	sim, err := simulate.New(rs.Spec, simulate.Options{Tick: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start(context.Background(), apiAddr, mlAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	rs, sim, apiURL := testutil.SimulatedStack(t)
 	if withAlertmanager {
 		testutil.StartAlertmanager(t, rs)
 	}
 	testutil.StartPrometheus(t, rs)
 	return &env{rs: rs, sim: sim, opts: doctor.Options{
-		Spec: rs.Spec, Dir: rs.Dir, APIURL: "http://" + apiAddr + "/metrics",
+		Spec: rs.Spec, Dir: rs.Dir, APIURL: apiURL,
 		Endpoints: stack.Endpoints{
 			Backend: stack.Local, Prometheus: rs.PrometheusURL(), Alertmanager: rs.AlertmanagerURL(),
 			User: rs.User, Password: rs.Password,

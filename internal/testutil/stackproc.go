@@ -1,14 +1,17 @@
 package testutil
 
 import (
+	"context"
 	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -123,4 +126,28 @@ func port(t testing.TB, addr string) int {
 		t.Fatalf("address %q: %v", addr, err)
 	}
 	return n
+}
+
+// SimulatedStack renders a stack whose API and ML targets are a running
+// simulator on free loopback ports, scraped and evaluated every second. It
+// returns the stack, the simulator (to switch scenarios) and the API's
+// /metrics URL; the caller starts Prometheus and Alertmanager.
+func SimulatedStack(t testing.TB) (*RenderedStack, *simulate.Simulator, string) {
+	t.Helper()
+	apiAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	mlAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
+	rs := RenderStack(t, spec.Settings{
+		APIAddress: apiAddr, MLAddress: mlAddr,
+		APIScrapeInterval: time.Second, MLScrapeInterval: time.Second, EvaluationInterval: time.Second,
+	})
+	sim, err := simulate.New(rs.Spec, simulate.Options{Tick: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start(context.Background(), apiAddr, mlAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return rs, sim, "http://" + apiAddr + "/metrics"
 }
