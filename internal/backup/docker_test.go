@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/investiq/investiq-mon/internal/testutil"
 )
@@ -62,13 +61,7 @@ esac
 // API (the double). The snapshot is deleted inside the container after.
 func TestBackupThroughDocker(t *testing.T) {
 	l := startLiveStack(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for len(l.counts(t, time.Now(), time.Hour)) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatal("no samples")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	l.waitForSamples(t)
 	grafanaData := t.TempDir()
 	if err := os.WriteFile(filepath.Join(grafanaData, "grafana.db"), []byte("SQLite format 3\x00fake"), 0o640); err != nil {
 		t.Fatal(err)

@@ -498,13 +498,7 @@ func assertNoSecrets(t *testing.T, l *liveStack, archive, logs string) {
 // snapshot is deleted from Prometheus' data dir all the same.
 func TestInterruptedBackupLeavesNothing(t *testing.T) {
 	l := startLiveStack(t)
-	deadline := time.Now().Add(30 * time.Second)
-	for len(l.counts(t, time.Now(), time.Hour)) < 3 {
-		if time.Now().After(deadline) {
-			t.Fatal("no samples")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	l.waitForSamples(t)
 	out := t.TempDir()
 	archive := filepath.Join(out, "backup.tar.gz")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -552,3 +546,16 @@ type cancelOnWrite struct{ cancel context.CancelFunc }
 
 func (c cancelOnWrite) Write(p []byte) (int, error) { c.cancel(); return len(p), nil }
 func (c cancelOnWrite) Finish() error               { return nil }
+
+// waitForSamples waits until Prometheus has scraped a few series, so a
+// backup has something to lose.
+func (l *liveStack) waitForSamples(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(l.counts(t, time.Now(), time.Hour)) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("no samples")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
