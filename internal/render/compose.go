@@ -155,7 +155,12 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 			AlertmanagerSvc: {
 				Image: s.Images.Alertmanager, ContainerName: s.Project + "-alertmanager",
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
-				Command: AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir),
+				// One Alertmanager: clustering off. Without the empty
+				// listen address it gossips on 0.0.0.0:9094, where any
+				// container on the network can join as a peer and
+				// replicate silences past basic auth (the local backend
+				// adds the same flag).
+				Command: append(AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir), "--cluster.listen-address="),
 				Ports:   publish(s.Ports.Alertmanager, 9093),
 				Volumes: []string{"./alertmanager:" + amConfigDir + ":ro", "alertmanager_data:" + amDataDir},
 				// stack_password: the healthcheck's amtool authenticates with it.
