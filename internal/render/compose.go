@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -143,7 +144,11 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 			PrometheusName: {
 				Image: s.Images.Prometheus, ContainerName: s.Project + "-prometheus",
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
-				Command:  PrometheusArgs(s, promConfigDir+"/prometheus.yml", promDataDir),
+				// Links in notifications (generatorURL) point at the
+				// published port: without the flag they name the
+				// container's hostname, which no browser resolves.
+				Command: append(PrometheusArgs(s, promConfigDir+"/prometheus.yml", promDataDir),
+					fmt.Sprintf("--web.external-url=http://%s:%d", browserHost(s.PublishAddress), s.Ports.Prometheus)),
 				Ports:    publish(s.Ports.Prometheus, 9090),
 				Volumes:  []string{"./prometheus:" + promConfigDir + ":ro", "prometheus_data:" + promDataDir},
 				Secrets:  []string{spec.SecretStackPassword},
@@ -204,6 +209,18 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 		return nil, err
 	}
 	return []File{f}, nil
+}
+
+// browserHost is how a browser on the Docker host reaches a port published
+// on addr: a wildcard address is reached as localhost.
+func browserHost(addr string) string {
+	if addr == "" || addr == "0.0.0.0" || addr == "::" {
+		return "localhost"
+	}
+	if strings.Contains(addr, ":") {
+		return "[" + addr + "]"
+	}
+	return addr
 }
 
 // ServiceNames are the compose services of the stack.
