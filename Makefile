@@ -68,6 +68,7 @@ $(STATIC_AM) &: tools/alertmanager/go.mod tools/alertmanager/go.sum images/gobui
 
 $(BUSYBOX): images/fetch-deb.sh
 	sh images/fetch-deb.sh busybox-static $(BUSYBOX_VERSION) $(BUSYBOX_SHA256) $(CURDIR)/.tools/deb/busybox-static-$(BUSYBOX_SHA256)
+	@touch $@ # dpkg-deb keeps the package's old mtime; make compares with the script's
 
 # Compose v2 as a docker CLI plugin, in a DOCKER_CONFIG of its own (never
 # the user's home): DOCKER_CONFIG=$(DOCKER_CONFIG_DIR) docker compose version.
