@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -14,6 +16,7 @@ type upOptions struct {
 	f       *Factory
 	Backend string
 	Timeout time.Duration
+	Pull    string
 	stackLocation
 	InsecureDev      bool
 	PrometheusPort   int
@@ -29,7 +32,11 @@ func newCmdUp(f *Factory, runF func(*upOptions) error) *cobra.Command {
 		Long: `Start Prometheus, Alertmanager and Grafana and wait until each is ready.
 
 --backend compose (the production path) generates the stack into --dir if
-needed and runs docker compose --profile monitoring up -d --wait on it.
+needed and runs docker compose --profile monitoring up -d --wait on it. It
+needs the Compose v2 plugin, ` + stack.MinComposeVersion + ` or later. --pull never makes
+a missing image an immediate error (no registry is asked) and skips Grafana
+when its image is not on the engine. A running container whose secrets in
+.env changed is recreated.
 
 --backend local runs the servers as background processes on 127.0.0.1,
 without Docker, under --state (data, logs, pid files, rendered configs,
@@ -58,6 +65,9 @@ admin password of admin unless --insecure-dev.`,
 			if opts.Timeout <= 0 {
 				return fmt.Errorf("%w: --timeout must be positive", errUsage)
 			}
+			if opts.Pull != "" && !slices.Contains(stack.PullPolicies, opts.Pull) {
+				return fmt.Errorf("%w: --pull must be one of %s, not %q", errUsage, strings.Join(stack.PullPolicies, ", "), opts.Pull)
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -67,6 +77,7 @@ admin password of admin unless --insecure-dev.`,
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Backend, "backend", stack.Compose, "compose (docker compose) or local (processes on 127.0.0.1)")
 	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
+	fl.StringVar(&opts.Pull, "pull", "", "compose backend: pull images always, missing (compose's default) or never (then Grafana is skipped when its image is not on the engine)")
 	opts.addFlags(fl)
 	fl.BoolVar(&opts.InsecureDev, "insecure-dev", false, "allow a Grafana admin password of admin (throwaway local stacks only)")
 	fl.IntVar(&opts.PrometheusPort, "prometheus-port", stack.DefaultPrometheusPort, "local backend: Prometheus port on 127.0.0.1")
@@ -84,6 +95,7 @@ func upRun(cmd *cobra.Command, opts *upOptions) error {
 		Dir:              opts.Dir,
 		Layout:           opts.layout(),
 		Timeout:          opts.Timeout,
+		Pull:             opts.Pull,
 		InsecureDev:      opts.InsecureDev,
 		PrometheusPort:   opts.PrometheusPort,
 		AlertmanagerPort: opts.AlertmanagerPort,

@@ -57,6 +57,8 @@ type e2eStack struct {
 	spec       *spec.Spec
 	stderr     *testutil.LockedBuffer // every CLI message of the run, for the leak test
 	statusJSON []string               // every status --json output, for the leak test
+	// newSpec builds the spec the CLI runs with; e2eSpec when nil.
+	newSpec func(spec.Settings) *spec.Spec
 }
 
 // cli runs investiq-mon with args, as a user would.
@@ -65,6 +67,9 @@ func (e *e2eStack) cli(args ...string) (int, string) {
 	var out testutil.LockedBuffer
 	f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: e.stderr})
 	f.Spec = e2eSpec
+	if e.newSpec != nil {
+		f.Spec = e.newSpec
+	}
 	code := Main(context.Background(), args, f)
 	return code, out.String()
 }

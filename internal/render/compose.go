@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -143,7 +144,11 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 			PrometheusName: {
 				Image: s.Images.Prometheus, ContainerName: s.Project + "-prometheus",
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
-				Command:  PrometheusArgs(s, promConfigDir+"/prometheus.yml", promDataDir),
+				// Links in notifications (generatorURL) point at the
+				// published port: without the flag they name the
+				// container's hostname, which no browser resolves.
+				Command: append(PrometheusArgs(s, promConfigDir+"/prometheus.yml", promDataDir),
+					fmt.Sprintf("--web.external-url=http://%s:%d", browserHost(s.PublishAddress), s.Ports.Prometheus)),
 				Ports:    publish(s.Ports.Prometheus, 9090),
 				Volumes:  []string{"./prometheus:" + promConfigDir + ":ro", "prometheus_data:" + promDataDir},
 				Secrets:  []string{spec.SecretStackPassword},
@@ -155,7 +160,12 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 			AlertmanagerSvc: {
 				Image: s.Images.Alertmanager, ContainerName: s.Project + "-alertmanager",
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
-				Command: AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir),
+				// One Alertmanager: clustering off. Without the empty
+				// listen address it gossips on 0.0.0.0:9094, where any
+				// container on the network can join as a peer and
+				// replicate silences past basic auth (the local backend
+				// adds the same flag).
+				Command: append(AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir), "--cluster.listen-address="),
 				Ports:   publish(s.Ports.Alertmanager, 9093),
 				Volumes: []string{"./alertmanager:" + amConfigDir + ":ro", "alertmanager_data:" + amDataDir},
 				// stack_password: the healthcheck's amtool authenticates with it.
@@ -199,6 +209,18 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 		return nil, err
 	}
 	return []File{f}, nil
+}
+
+// browserHost is how a browser on the Docker host reaches a port published
+// on addr: a wildcard address is reached as localhost.
+func browserHost(addr string) string {
+	if addr == "" || addr == "0.0.0.0" || addr == "::" {
+		return "localhost"
+	}
+	if strings.Contains(addr, ":") {
+		return "[" + addr + "]"
+	}
+	return addr
 }
 
 // ServiceNames are the compose services of the stack.

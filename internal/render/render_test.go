@@ -271,3 +271,36 @@ func TestSecretsAreReadFromFiles(t *testing.T) {
 		t.Fatalf("checked %d files, want 2", checked)
 	}
 }
+
+// Alertmanager gossips on 0.0.0.0:9094 unless told otherwise, and a peer
+// that joins replicates silences without basic auth: the compose command
+// must turn clustering off (TestComposeEndToEnd proves the port is closed
+// on a real engine).
+func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
+	dir, _ := renderTo(t)
+	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
+		cli.WithEnv([]string{render.BcryptEnv + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := po.LoadProject(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, ok := p.Services[render.AlertmanagerSvc]
+	if !ok {
+		t.Fatal("no alertmanager service")
+	}
+	n := 0
+	for _, a := range am.Command {
+		if strings.HasPrefix(a, "--cluster.") {
+			n++
+			if a != "--cluster.listen-address=" {
+				t.Errorf("alertmanager command has %q, want only --cluster.listen-address=", a)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("alertmanager command %q: want --cluster.listen-address= exactly once", am.Command)
+	}
+}

@@ -125,11 +125,18 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	if err := engineAnswers(ctx, docker); err != nil {
 		return State{}, err
 	}
+	if _, err := composeVersion(ctx, docker); err != nil {
+		return State{}, err
+	}
 	file := filepath.Join(o.Dir, render.ComposeFile)
 	// What runs before this `up`: docker compose up -d recreates a
 	// container whose service changed, but one that keeps running never
 	// rereads its bind-mounted files by itself.
 	before, psErr := runningServices(ctx, file)
+	services, skipped, err := servicesToStart(ctx, docker, s, o.Pull)
+	if err != nil {
+		return State{}, err
+	}
 	changed, err := ensureGenerated(ctx, o, s)
 	if err != nil {
 		return State{}, err
@@ -141,30 +148,155 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	if err := checkGrafanaPassword(env, o); err != nil {
 		return State{}, err
 	}
+	if skipped != "" {
+		fmt.Fprintln(o.Out, skipped)
+	}
 	// --wait blocks until every healthcheck passes: promtool check
 	// healthy, amtool config show and Grafana's /api/health, each with
 	// the stack's credentials. That is the readiness wait of this backend.
-	args := composeArgs(file, "up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(o.Timeout.Seconds())))
+	upArgs := func(extra ...string) []string {
+		a := []string{"up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(o.Timeout.Seconds()))}
+		if o.Pull != "" {
+			a = append(a, "--pull", o.Pull)
+		}
+		return composeArgs(file, append(a, extra...)...)
+	}
+	var args []string
+	if skipped == "" {
+		args = upArgs()
+	} else {
+		args = upArgs(services...)
+	}
+	// The project's volumes before: a failed first up removes those it
+	// created, and leaves nothing behind.
+	volsBefore, volErr := projectVolumes(ctx, docker, s.Project)
 	fmt.Fprintf(o.Out, "docker %s\n", strings.Join(args, " "))
 	upCtx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput()
 	if err != nil {
-		return State{}, fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		err = fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		var created map[string]bool
+		if volErr == nil {
+			created = volsBefore
+		}
+		rmErr := removeStarted(ctx, o, docker, file, s.Project, services, before, psErr, created)
+		if portTaken(out) && rmErr == nil {
+			// Our containers are gone: what still holds a port is
+			// someone else, and checkPort says who.
+			var fresh []string
+			for _, svc := range services {
+				if !before[svc] {
+					fresh = append(fresh, svc)
+				}
+			}
+			if perr := busyPorts(s, fresh); perr != nil {
+				return State{}, fmt.Errorf("%w\nnothing of this up was left running", perr)
+			}
+		}
+		return State{}, errors.Join(err, rmErr)
+	}
+	// Compose leaves secrets and inline configs out of the hash that
+	// decides on a recreate: a container keeps the password or webhook
+	// URL it was created with until it is recreated.
+	if p, err := loadComposeProject(ctx, file); err != nil {
+		fmt.Fprintf(o.Out, "could not compare the running containers' secrets with .env: %v\n", err)
+	} else if stale, notes := staleSecrets(ctx, docker, p, ranBefore(services, before)); len(stale) > 0 || len(notes) > 0 {
+		for _, n := range notes {
+			fmt.Fprintln(o.Out, n)
+		}
+		if len(stale) > 0 {
+			args := upArgs(append([]string{"--force-recreate", "--no-deps"}, stale...)...)
+			fmt.Fprintf(o.Out, "recreating %s: secrets in .env changed since it was created\ndocker %s\n", strings.Join(stale, ", "), strings.Join(args, " "))
+			if out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput(); err != nil {
+				return State{}, fmt.Errorf("docker compose up --force-recreate failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+			}
+		}
 	}
 	addr := loopback(s.PublishAddress)
 	st := State{
 		Backend:      Compose,
 		Prometheus:   fmt.Sprintf("http://%s:%d", addr, s.Ports.Prometheus),
 		Alertmanager: fmt.Sprintf("http://%s:%d", addr, s.Ports.Alertmanager),
-		Grafana:      fmt.Sprintf("http://%s:%d", addr, s.Ports.Grafana),
 		ComposeFile:  file,
+	}
+	grafana := "not started"
+	if skipped == "" {
+		st.Grafana = fmt.Sprintf("http://%s:%d", addr, s.Ports.Grafana)
+		grafana = st.Grafana
 	}
 	if err := o.Layout.SaveState(st); err != nil {
 		return State{}, err
 	}
-	fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s, Grafana %s\n", st.Prometheus, st.Alertmanager, st.Grafana)
+	fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s, Grafana %s\n", st.Prometheus, st.Alertmanager, grafana)
 	return st, reloadCompose(ctx, o, s, file, changed, before, psErr)
+}
+
+// ranBefore are the services that already ran before this up: a container
+// compose creates now gets the current secrets anyway.
+func ranBefore(services []string, before map[string]bool) []string {
+	var out []string
+	for _, svc := range services {
+		if before[svc] {
+			out = append(out, svc)
+		}
+	}
+	return out
+}
+
+// removeStarted takes away what a failed `up` created, so a failure
+// leaves the engine as it found it: when nothing ran before, compose down
+// and the volumes this up created (volsBefore lists those that existed;
+// nil means unknown, then every volume stays); else only the containers of
+// the services that did not run. When ps failed before the up, nothing is
+// removed.
+func removeStarted(ctx context.Context, o Options, docker, file, project string, services []string, before map[string]bool, psErr error, volsBefore map[string]bool) error {
+	if psErr != nil {
+		return nil
+	}
+	var started []string
+	for _, svc := range services {
+		if !before[svc] {
+			started = append(started, svc)
+		}
+	}
+	if len(started) == 0 {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	run := func(args ...string) error {
+		if out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("could not remove what this up started (docker %s: %v): %s", strings.Join(args, " "), err, firstLine(out, err))
+		}
+		return nil
+	}
+	if len(before) > 0 {
+		if err := run(composeArgs(file, append([]string{"rm", "--stop", "--force"}, started...)...)...); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.Out, "removed the containers this up started (%s)\n", strings.Join(started, ", "))
+		return nil
+	}
+	if err := run(composeArgs(file, "down")...); err != nil {
+		return err
+	}
+	removed := "containers and network"
+	if volsBefore != nil {
+		now, err := projectVolumes(ctx, docker, project)
+		if err != nil {
+			return err
+		}
+		for v := range now {
+			if !volsBefore[v] {
+				if err := run("volume", "rm", v); err != nil {
+					return err
+				}
+				removed = "containers, network and new volumes"
+			}
+		}
+	}
+	fmt.Fprintf(o.Out, "removed what this up created (%s)\n", removed)
+	return nil
 }
 
 // reloadCompose asks the servers whose files changed, and that ran before
@@ -210,6 +342,9 @@ func reloadCompose(ctx context.Context, o Options, s *spec.Spec, file string, ch
 func downCompose(ctx context.Context, o DownOptions, st State) error {
 	docker, err := dockerBin()
 	if err != nil {
+		return err
+	}
+	if _, err := composeVersion(ctx, docker); err != nil {
 		return err
 	}
 	file := st.ComposeFile

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,16 @@ info)
 	echo 27.0.0; exit 0;;
 esac
 case "$*" in
+"image inspect "*)
+	case "$*" in *"$FAKE_DOCKER_NO_IMAGE"*)
+		if [ -n "$FAKE_DOCKER_NO_IMAGE" ]; then echo "Error: No such image: $5" >&2; exit 1; fi;;
+	esac
+	echo sha256:0123; exit 0;;
+"compose version --short")
+	if [ -n "$FAKE_DOCKER_NO_COMPOSE" ]; then echo "unknown flag: --short" >&2; exit 125; fi
+	echo "${FAKE_COMPOSE_VERSION-2.29.7}"; exit 0;;
+"exec "*)
+	echo "OCI runtime exec failed: the fake docker runs no container" >&2; exit 126;;
 *" ps --format json"*)
 	echo '{"Service":"prometheus","Name":"investiq-prometheus","State":"running","Health":"healthy","Status":"Up 2 minutes (healthy)"}'
 	echo '{"Service":"alertmanager","Name":"investiq-alertmanager","State":"running","Health":"healthy","Status":"Up 2 minutes (healthy)"}'
@@ -101,9 +112,14 @@ func TestComposeUpDownStatusCallCompose(t *testing.T) {
 	if _, err := po.LoadProject(context.Background()); err != nil {
 		t.Errorf("compose-go refuses the file up runs: %v", err)
 	}
-	want := "compose -f " + file + " --profile monitoring up -d --wait --wait-timeout 90"
-	if got := calls(t, log); len(got) != 2 || got[0] != "info --format {{.ServerVersion}}" || got[1] != want {
-		t.Errorf("docker calls:\n%s\nwant info, then\n%s", strings.Join(got, "\n"), want)
+	want := []string{
+		"info --format {{.ServerVersion}}",
+		"compose version --short",
+		"volume ls -q --filter label=com.docker.compose.project=investiq",
+		"compose -f " + file + " --profile monitoring up -d --wait --wait-timeout 90",
+	}
+	if got := calls(t, log); !cmp.Equal(got, want) {
+		t.Errorf("docker calls:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if st.Backend != Compose || st.Prometheus != "http://127.0.0.1:9090" {
 		t.Errorf("state %+v", st)
@@ -371,7 +387,16 @@ func TestComposeUpValidatesAndReloadsChangedFiles(t *testing.T) {
 		t.Errorf("up did not say it reloaded prometheus:\n%s", out.String())
 	}
 	got := calls(t, log)
-	if n := len(got); n < 3 || !strings.HasSuffix(got[n-2], " ps --format json") || !strings.Contains(got[n-1], " up -d --wait") {
+	lastPS, lastUp := -1, -1
+	for i, c := range got {
+		if strings.HasSuffix(c, " ps --format json") {
+			lastPS = i
+		}
+		if strings.Contains(c, " up -d --wait") {
+			lastUp = i
+		}
+	}
+	if lastPS < 0 || lastUp < lastPS {
 		t.Errorf("want compose ps before compose up, got:\n%s", strings.Join(got, "\n"))
 	}
 
@@ -411,4 +436,109 @@ func TestComposeUpValidatesAndReloadsChangedFiles(t *testing.T) {
 	if prom.count(t) != 1 || am.count(t) != 0 {
 		t.Error("up on unchanged files reloaded a server")
 	}
+}
+
+func TestVersionAtLeast(t *testing.T) {
+	for _, c := range []struct {
+		v    string
+		want bool
+	}{
+		{"2.23.1", true},
+		{"2.23.0", false},
+		{"2.24", true},
+		{"2.9.9", false},
+		{"5.6.0", true},
+		{"2.30.0-desktop.1", true},
+		{"2.23.1+azure-1", true},
+		{"1.29.2", false},
+		{"dev", false},
+		{"", false},
+		{"2", false},
+	} {
+		if got := versionAtLeast(c.v, MinComposeVersion); got != c.want {
+			t.Errorf("versionAtLeast(%q, %s) = %v, want %v", c.v, MinComposeVersion, got, c.want)
+		}
+	}
+}
+
+// What up says when the compose plugin cannot run the file, before
+// anything is generated or started. The real engine's end-to-end test
+// covers an old plugin; these are the answers it cannot produce.
+func TestComposePluginRefusals(t *testing.T) {
+	for _, c := range []struct {
+		name, env, val, want string
+	}{
+		{"a docker client without the plugin", "FAKE_DOCKER_NO_COMPOSE", "1", "the docker compose plugin is missing (docker compose version: unknown flag: --short): install Compose 2.23.1 or later"},
+		{"a plugin that prints no version", "FAKE_COMPOSE_VERSION", "", "printed no version"},
+		{"Compose 2.20", "FAKE_COMPOSE_VERSION", "v2.20.3", "docker compose 2.20.3 is older than 2.23.1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			log := fakeDocker(t)
+			t.Setenv(c.env, c.val)
+			o := composeOpts(t)
+			_, err := Up(context.Background(), o)
+			if !errors.Is(err, ErrCompose) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("up: %v\nwant ErrCompose in one line saying %q", err, c.want)
+			}
+			if _, err := os.Stat(o.Dir); !os.IsNotExist(err) {
+				t.Error("a refused up generated files anyway")
+			}
+			if all := strings.Join(calls(t, log), "\n"); strings.Contains(all, " up ") {
+				t.Errorf("a refused up ran compose up:\n%s", all)
+			}
+		})
+	}
+}
+
+func TestComposePullNever(t *testing.T) {
+	t.Run("Grafana's image missing: up runs the rest and says so", func(t *testing.T) {
+		log := fakeDocker(t)
+		t.Setenv("FAKE_DOCKER_NO_IMAGE", "grafana/grafana")
+		o := composeOpts(t)
+		o.Pull = "never"
+		st, err := Up(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(o.Dir, render.ComposeFile)
+		want := "compose -f " + file + " --profile monitoring up -d --wait --wait-timeout 90 --pull never prometheus alertmanager"
+		if !slices.Contains(calls(t, log), want) {
+			t.Errorf("docker calls:\n%s\nwant\n%s", strings.Join(calls(t, log), "\n"), want)
+		}
+		if st.Grafana != "" {
+			t.Errorf("state records Grafana at %s, which was not started", st.Grafana)
+		}
+		if out := o.Out.(*syncBuffer).String(); !strings.Contains(out, "Grafana skipped: its image grafana/grafana:") {
+			t.Errorf("up did not say Grafana was skipped:\n%s", out)
+		}
+	})
+	t.Run("Prometheus' image missing: refused before anything starts", func(t *testing.T) {
+		log := fakeDocker(t)
+		t.Setenv("FAKE_DOCKER_NO_IMAGE", "prom/prometheus")
+		o := composeOpts(t)
+		o.Pull = "never"
+		_, err := Up(context.Background(), o)
+		if err == nil || !strings.Contains(err.Error(), "prometheus: image prom/prometheus:v3.16.0 is not on this engine and --pull never forbids pulling it") {
+			t.Fatalf("up: %v", err)
+		}
+		if all := strings.Join(calls(t, log), "\n"); strings.Contains(all, " up ") {
+			t.Errorf("a refused up ran compose up:\n%s", all)
+		}
+	})
+	t.Run("images present: every service, with --pull never", func(t *testing.T) {
+		log := fakeDocker(t)
+		o := composeOpts(t)
+		o.Pull = "never"
+		st, err := Up(context.Background(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(o.Dir, render.ComposeFile)
+		if want := "compose -f " + file + " --profile monitoring up -d --wait --wait-timeout 90 --pull never"; !slices.Contains(calls(t, log), want) {
+			t.Errorf("docker calls:\n%s\nwant\n%s", strings.Join(calls(t, log), "\n"), want)
+		}
+		if st.Grafana == "" {
+			t.Error("state has no Grafana although it was started")
+		}
+	})
 }

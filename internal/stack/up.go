@@ -52,6 +52,10 @@ type Options struct {
 	InsecureDev bool
 	// Ports of the local servers; zero means the defaults.
 	PrometheusPort, AlertmanagerPort, GrafanaPort int
+	// Pull is the compose backend's image pull policy (always, missing or
+	// never; empty is compose's default, missing). With never, Grafana is
+	// skipped when its image is not on the engine.
+	Pull string
 	// Out receives what a person reads: progress and one line per action.
 	Out io.Writer
 	// Terminal draws a progress bar instead of plain lines.

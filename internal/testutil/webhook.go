@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -44,11 +45,22 @@ type Webhook struct {
 	new chan struct{}
 }
 
-// NewWebhook starts a receiver, closed when the test ends.
+// NewWebhook starts a receiver on 127.0.0.1, closed when the test ends.
 func NewWebhook(t testing.TB) *Webhook {
 	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewWebhookOn(t, l)
+}
+
+// NewWebhookOn starts a receiver on l, e.g. the host's address on a
+// docker network, where an Alertmanager container can reach it.
+func NewWebhookOn(t testing.TB, l net.Listener) *Webhook {
+	t.Helper()
 	w := &Webhook{new: make(chan struct{}, 1)}
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		var m WebhookMessage
 		if err == nil {
@@ -68,6 +80,9 @@ func NewWebhook(t testing.TB) *Webhook {
 		default:
 		}
 	}))
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
 	t.Cleanup(srv.Close)
 	w.URL = srv.URL + "/alerts"
 	return w
