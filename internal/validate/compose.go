@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"os"
@@ -37,9 +38,13 @@ func checkCompose(f *file, opts Options) {
 		}
 	}
 	if dotEnv := filepath.Join(dir, ".env"); fileExists(dotEnv) {
-		if vals, err := dotenv.Read(dotEnv); err == nil {
-			for k, v := range vals {
-				env[k] = v
+		data, err := readInput(dotEnv, maxFileSize(opts))
+		if err == nil {
+			var vals map[string]string
+			if vals, err = dotenv.Parse(bytes.NewReader(data)); err == nil {
+				for k, v := range vals {
+					env[k] = v
+				}
 			}
 		}
 	}

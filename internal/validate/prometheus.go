@@ -36,11 +36,15 @@ import (
 func checkPrometheus(f *file, opts Options) {
 	root, _ := parseYAML(f.data)
 	checkInlineSecrets(f, root, prometheusSecrets)
-	// LoadFile, not Load: it resolves relative paths against the file's
-	// directory, as the server and promtool do.
-	cfg, err := config.LoadFile(f.path, false, discard)
+	// What config.LoadFile does, on the bytes already read (and bounded):
+	// load, then resolve relative paths against the file's directory, as
+	// the server and promtool do.
+	cfg, err := config.Load(string(f.data), discard)
+	if err == nil {
+		cfg.SetDirectory(filepath.Dir(f.path))
+	}
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "parsing YAML file "+f.path+": ")
+		msg := err.Error()
 		for _, lm := range splitYAMLError(msg) {
 			line, col := lm.at(root)
 			if m := unlinkedSDRE.FindStringSubmatch(lm.msg); m != nil && knownSD[m[1]] {

@@ -1,6 +1,8 @@
 package validate
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -115,8 +117,27 @@ func checkSecretFileMode(f *file) {
 // checkWebConfig is `promtool check web-config`: exporter-toolkit's own
 // validation of the file Prometheus and Alertmanager load with
 // --web.config.file (users' bcrypt hashes, TLS files and settings).
-func checkWebConfig(f *file, _ Options) {
+func checkWebConfig(f *file, opts Options) {
 	root, yerr := parseYAML(f.data)
+	// exporter-toolkit reads the TLS files it names: refuse devices and
+	// huge files before it does.
+	refused := false
+	walkYAML(root, nil, func(_ []string, k, v *yaml.Node) {
+		if !strings.HasSuffix(k.Value, "_file") || v.Kind != yaml.ScalarNode || v.Value == "" {
+			return
+		}
+		p := v.Value
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(f.path), p)
+		}
+		if _, err := checkReadable(p, maxFileSize(opts)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			f.errorf(v.Line, v.Column, "web-config/invalid", "%s %s: %v", k.Value, v.Value, cleanPathErr(err))
+			refused = true
+		}
+	})
+	if refused {
+		return
+	}
 	if err := web.Validate(f.path); err != nil {
 		line, col := 0, 0
 		if yerr == nil {

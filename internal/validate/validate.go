@@ -85,6 +85,8 @@ type Options struct {
 	Records, Alerts []string
 	// Parallel is how many files are checked at once; zero means GOMAXPROCS.
 	Parallel int
+	// MaxFileSize bounds every read; zero means DefaultMaxFileSize.
+	MaxFileSize int64
 }
 
 // ErrNoFiles is returned when the given paths hold no file to validate.
@@ -244,6 +246,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer recoverAsFinding(f)
 			for _, fd := range f.later(u) {
 				f.add(fd)
 			}
@@ -298,7 +301,10 @@ func checkAll(ctx context.Context, files []*file, opts Options) {
 }
 
 func checkFile(f *file, opts Options) {
-	data, err := os.ReadFile(f.path)
+	// An upstream loader that panics on a file (Alertmanager's does on a
+	// route list with an empty item) costs that file, not the run.
+	defer recoverAsFinding(f)
+	data, err := readInput(f.path, maxFileSize(opts))
 	if err != nil {
 		f.errorf(0, 0, "input/unreadable", "%s", cleanPathErr(err))
 		return
