@@ -31,6 +31,17 @@ func TestValidateFlags(t *testing.T) {
 					o.LintFatal && o.IgnoreUnknownFields && o.SyntaxOnly &&
 					slices.Equal(o.Disable, []string{"promql/unknown-metric", "security/"})
 			}, nil},
+		{"the profile, --enable and --dir are taken; --dir is the default path", []string{"--profile", "all", "--enable", "alerts/", "--enable", "security/inline-secret", "--dir", "stack"},
+			func(o *validateOptions) bool {
+				return o.Profile == "all" && slices.Equal(o.Enable, []string{"alerts/", "security/inline-secret"}) &&
+					o.Dir == "stack" && slices.Equal(o.Paths, []string{"stack"})
+			}, nil},
+		{"the default profile runs house checks on the project's files", nil, func(o *validateOptions) bool {
+			return o.Profile == "default" && o.Dir == DefaultDir
+		}, nil},
+		{"an unknown profile is a usage error", []string{"--profile", "strict"}, nil, errUsage},
+		{"a check name that matches nothing is a usage error", []string{"--enable", "alerts/severty"}, nil, errUsage},
+		{"a prefix that matches nothing is a usage error", []string{"--disable", "secrets/"}, nil, errUsage},
 		{"an unknown format is a usage error", []string{"--format", "xml"}, nil, errUsage},
 		{"an unknown kind is a usage error", []string{"--kind", "nope"}, nil, errUsage},
 	}

@@ -97,13 +97,13 @@ func checkRules(f *file, opts Options) {
 	if len(errs) == 0 {
 		lintDuplicates(f, groups, node)
 	}
-	if opts.Spec != nil {
+	if opts.Spec != nil && f.anyHouseOn("alerts/") {
 		lintAlerts(f, groups, node)
 	}
+	if opts.Spec == nil || !f.anyHouseOn("promql/") {
+		return
+	}
 	f.later = func(u *universe) []Finding {
-		if u.spec == nil {
-			return nil
-		}
 		type job struct {
 			gi, ri int
 			expr   string

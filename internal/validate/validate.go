@@ -35,6 +35,9 @@ type Severity string
 const (
 	Error   Severity = "error"
 	Warning Severity = "warning"
+	// Info is a note that never changes the exit code, as promtool's
+	// WARNING about a file_sd file that does not exist yet.
+	Info Severity = "info"
 )
 
 // Finding is one problem in one file.
@@ -71,9 +74,19 @@ type Options struct {
 	// (rule files, credentials, TLS files, compose mounts), as promtool's
 	// --syntax-only does.
 	SyntaxOnly bool
-	// Disable lists check ids (or prefixes ending in "/", e.g. "security/")
-	// whose findings are dropped.
-	Disable []string
+	// Profile is the base selection of the house checks (Checks with
+	// Class House): ProfileDefault (the zero value) runs them on the
+	// project's own files only, ProfilePromtool nowhere, ProfileAll
+	// everywhere. Upstream checks always run.
+	Profile Profile
+	// Enable turns house checks on for every file, Disable turns any check
+	// off for every file: check ids, or prefixes ending in "/" (e.g.
+	// "security/"). Disable wins.
+	Enable, Disable []string
+	// OwnDir is the project's directory (the spec's monitoring/): files
+	// under it are the project's own, as are files anywhere that carry
+	// GeneratedMarker.
+	OwnDir string
 	// Spec enables the cross-checks against the declared metrics, jobs and
 	// alerts. Nil runs the upstream checks only.
 	Spec *spec.Spec
@@ -116,6 +129,9 @@ func (r *Result) Errors() int { return r.count(Error) }
 // Warnings counts the warning findings.
 func (r *Result) Warnings() int { return r.count(Warning) }
 
+// Infos counts the notes.
+func (r *Result) Infos() int { return r.count(Info) }
+
 func (r *Result) count(s Severity) int {
 	n := 0
 	for _, f := range r.Findings {
@@ -132,7 +148,14 @@ type file struct {
 	kind Kind
 	// forced is set for files whose kind is known from how they were
 	// reached (rule files named by a Prometheus config).
-	forced   bool
+	forced bool
+	// own is set for the project's own files (see ownership); via says
+	// how a file reached through a config was reached, and is nil for the
+	// inputs. A file reached through a config that is not the project's is
+	// not the project's either.
+	own      bool
+	via      *file
+	sel      selection
 	data     []byte
 	findings []Finding
 	// ruleFiles are the rule files a Prometheus config names; they are
@@ -150,7 +173,18 @@ type file struct {
 	later func(*universe) []Finding
 }
 
+// on says whether a check runs on this file.
+func (f *file) on(check string) bool { return f.sel.on(check, f.own) }
+
+// anyHouseOn says whether any house check under a prefix runs on this
+// file.
+func (f *file) anyHouseOn(prefix string) bool { return f.sel.anyHouseOn(prefix, f.own) }
+
+// add records a finding unless its check is off for this file.
 func (f *file) add(fd Finding) {
+	if !f.on(fd.Check) {
+		return
+	}
 	if fd.Path == "" {
 		fd.Path = f.path
 	}
@@ -165,14 +199,27 @@ func (f *file) warnf(line, col int, check, format string, args ...any) {
 	f.add(Finding{Line: line, Col: col, Severity: Warning, Check: check, Message: fmt.Sprintf(format, args...)})
 }
 
+func (f *file) infof(line, col int, check, format string, args ...any) {
+	f.add(Finding{Line: line, Col: col, Severity: Info, Check: check, Message: fmt.Sprintf(format, args...)})
+}
+
 // Run validates the files and directories in paths.
 func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if opts.Kind != "" && !slices.Contains(Kinds, opts.Kind) {
 		return nil, fmt.Errorf("unknown kind %q (want one of %s)", opts.Kind, kindList())
 	}
+	if opts.Profile != "" && !slices.Contains(Profiles, opts.Profile) {
+		return nil, fmt.Errorf("unknown profile %q (want one of %s)", opts.Profile, profileList())
+	}
+	for _, p := range append(slices.Clone(opts.Enable), opts.Disable...) {
+		if err := CheckPattern(p); err != nil {
+			return nil, err
+		}
+	}
+	sel := newSelection(opts)
 	var files []*file
 	seen := map[string]bool{}
-	addFile := func(p string, k Kind, forced bool) {
+	addFile := func(p string, k Kind, forced bool, via *file) {
 		key := p
 		if abs, err := filepath.Abs(p); err == nil {
 			key = abs
@@ -181,7 +228,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			return
 		}
 		seen[key] = true
-		files = append(files, &file{path: p, kind: k, forced: forced})
+		files = append(files, &file{path: p, kind: k, forced: forced, via: via, sel: sel})
 	}
 	var walkErrs []Finding
 	for _, p := range paths {
@@ -191,7 +238,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			continue
 		}
 		if !fi.IsDir() {
-			addFile(p, opts.Kind, opts.Kind != "")
+			addFile(p, opts.Kind, opts.Kind != "", nil)
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -207,7 +254,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 				return nil
 			}
 			if walked(d.Name()) {
-				addFile(path, opts.Kind, opts.Kind != "")
+				addFile(path, opts.Kind, opts.Kind != "", nil)
 			}
 			return nil
 		})
@@ -219,18 +266,19 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("%w in %s", ErrNoFiles, strings.Join(paths, ", "))
 	}
 
-	checkAll(ctx, files, opts)
+	own := newOwnership(opts.OwnDir)
+	checkAll(ctx, files, opts, own)
 	// A Prometheus config names rule files: check them too (once), as
 	// promtool check config does, unless they were among the inputs.
 	if !opts.SyntaxOnly {
 		n := len(files)
 		for _, f := range files[:n] {
 			for _, rf := range f.ruleFiles {
-				addFile(rf, KindRules, true)
+				addFile(rf, KindRules, true, f)
 			}
 		}
 		if len(files) > n {
-			checkAll(ctx, files[n:], opts)
+			checkAll(ctx, files[n:], opts, own)
 		}
 	}
 
@@ -254,12 +302,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	}
 	wg.Wait()
 
-	res := &Result{Findings: walkErrs}
+	res := &Result{Findings: slices.DeleteFunc(walkErrs, func(f Finding) bool { return !sel.on(f.Check, false) })}
 	for _, f := range files {
 		res.Files = append(res.Files, f.path)
 		res.Findings = append(res.Findings, f.findings...)
 	}
-	res.Findings = slices.DeleteFunc(res.Findings, func(f Finding) bool { return disabled(opts.Disable, f.Check) })
 	slices.SortStableFunc(res.Findings, func(a, b Finding) int {
 		if c := strings.Compare(a.Path, b.Path); c != 0 {
 			return c
@@ -281,7 +328,7 @@ func parallel(opts Options) int {
 
 // checkAll reads and checks files in parallel: each file is independent
 // until the cross-file phase.
-func checkAll(ctx context.Context, files []*file, opts Options) {
+func checkAll(ctx context.Context, files []*file, opts Options, own ownership) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, parallel(opts))
 	for _, f := range files {
@@ -294,13 +341,13 @@ func checkAll(ctx context.Context, files []*file, opts Options) {
 				f.errorf(0, 0, "input/unreadable", "not checked: %v", ctx.Err())
 				return
 			}
-			checkFile(f, opts)
+			checkFile(f, opts, own)
 		}()
 	}
 	wg.Wait()
 }
 
-func checkFile(f *file, opts Options) {
+func checkFile(f *file, opts Options, own ownership) {
 	// An upstream loader that panics on a file (Alertmanager's does on a
 	// route list with an empty item) costs that file, not the run.
 	defer recoverAsFinding(f)
@@ -310,6 +357,7 @@ func checkFile(f *file, opts Options) {
 		return
 	}
 	f.data = data
+	f.own = own.owns(f.path, data) && (f.via == nil || f.via.own)
 	if isEnvFile(f.path) && !f.forced {
 		checkSecretFileMode(f)
 		return
@@ -367,13 +415,12 @@ func isEnvFile(path string) bool {
 	return b == ".env" || strings.HasSuffix(b, ".env")
 }
 
-func disabled(list []string, check string) bool {
-	for _, d := range list {
-		if d == check || (strings.HasSuffix(d, "/") && strings.HasPrefix(check, d)) {
-			return true
-		}
+func profileList() string {
+	s := make([]string, len(Profiles))
+	for i, p := range Profiles {
+		s[i] = string(p)
 	}
-	return false
+	return strings.Join(s, ", ")
 }
 
 // cleanPathErr drops the "open <path>:" prefix of an *fs.PathError: the
