@@ -131,3 +131,55 @@ func TestFilesPastTheSizeLimitAreRefused(t *testing.T) {
 		t.Fatalf("under the default limit the file is read, got:\n%s", findingsText(res))
 	}
 }
+
+// file_sd target files met while walking a directory are detected as such
+// and loaded as Prometheus loads them, even when no config names them.
+func TestWalkedFileSDFilesAreDetected(t *testing.T) {
+	dir := write(t, map[string]string{
+		"targets/good.json":   `[{"targets": ["a:1"], "labels": {"env": "x"}}]`,
+		"targets/good.yml":    "- targets: [a:1]\n  labels: {env: x}\n",
+		"targets/unknown.yml": "- targets: [a:1]\n  owner: me\n",
+		"targets/null.json":   "[\n  {\"targets\": [\"a:1\"]},\n  null\n]\n",
+	})
+	res := run(t, Options{}, dir)
+	for _, name := range []string{"good.json", "good.yml"} {
+		if got := findingsOf(res, filepath.Join(dir, "targets", name), "input/kind"); len(got) > 0 {
+			t.Errorf("%s: %v", name, got)
+		}
+	}
+	if got := findingsOf(res, filepath.Join(dir, "targets", "unknown.yml"), "prometheus/file-sd"); len(got) != 1 || got[0].Line != 2 {
+		t.Errorf("unknown.yml: want one prometheus/file-sd error on line 2, got:\n%s", findingsText(res))
+	}
+	if got := findingsOf(res, filepath.Join(dir, "targets", "null.json"), "prometheus/file-sd"); len(got) != 1 || got[0].Line != 3 {
+		t.Errorf("null.json: want one prometheus/file-sd error on line 3, got:\n%s", findingsText(res))
+	}
+	if res.Errors() != 2 {
+		t.Errorf("want exactly the two errors, got:\n%s", findingsText(res))
+	}
+}
+
+// One file_sd file read by two jobs is checked against each: a URL target
+// is fine for the job whose relabelling rewrites it, an error for the other.
+func TestFileSDTargetsAreCheckedPerJob(t *testing.T) {
+	dir := write(t, map[string]string{
+		"t.json": "[\n  {\"targets\": [\"http://a:1/x\"]}\n]\n",
+		"prometheus.yml": `scrape_configs:
+  - job_name: raw
+    file_sd_configs: [{files: [t.json]}]
+  - job_name: fixed
+    file_sd_configs: [{files: [t.json]}]
+    relabel_configs:
+      - source_labels: [__address__]
+        regex: 'http://([^/]+).*'
+        target_label: __address__
+`,
+	})
+	res := run(t, Options{}, filepath.Join(dir, "prometheus.yml"))
+	got := findingsOf(res, filepath.Join(dir, "t.json"), "prometheus/targets")
+	if len(got) != 1 || got[0].Line != 2 || !strings.Contains(got[0].Message, `scrape job "raw"`) {
+		t.Fatalf("want one error for job raw on line 2 of t.json, got:\n%s", findingsText(res))
+	}
+	if res := run(t, Options{SyntaxOnly: true}, filepath.Join(dir, "prometheus.yml")); len(res.Findings) > 0 {
+		t.Fatalf("--syntax-only does not read file_sd files, got:\n%s", findingsText(res))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -157,6 +158,9 @@ func checkWebConfig(f *file, opts Options) {
 			if l == 0 {
 				l, c = locateByQuoted(root, lm.msg)
 			}
+			if m := failedToReadRE.FindStringSubmatch(lm.msg); l == 0 && m != nil {
+				l, c = locateKey(root, m[1])
+			}
 			f.errorf(l, c, "web-config/invalid", "%s", lm.msg)
 		}
 		return
@@ -165,6 +169,10 @@ func checkWebConfig(f *file, opts Options) {
 		f.warnf(1, 1, "security/open-web", "no basic_auth_users and no TLS client auth: anyone who reaches the port can query and reconfigure the server")
 	}
 }
+
+// failedToReadRE is exporter-toolkit's error for a TLS file it cannot
+// read: "failed to read cert_file (path): ...".
+var failedToReadRE = regexp.MustCompile(`failed to read (\w+) \(`)
 
 func userEntries(root *yaml.Node) [][2]*yaml.Node {
 	users := mapGet(root, "basic_auth_users")

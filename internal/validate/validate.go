@@ -159,8 +159,12 @@ type file struct {
 	data     []byte
 	findings []Finding
 	// ruleFiles are the rule files a Prometheus config names; they are
-	// checked too, as promtool check config does.
+	// checked too, as promtool check config does. sdRefs are the file_sd
+	// files it names, with the job that reads each.
 	ruleFiles []string
+	sdRefs    []sdRef
+	// sd is a file_sd file's target groups, once loaded.
+	sd *sdFile
 	// records are the recording rules this file defines: their names are
 	// series other files may query.
 	records []string
@@ -218,17 +222,20 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	}
 	sel := newSelection(opts)
 	var files []*file
-	seen := map[string]bool{}
-	addFile := func(p string, k Kind, forced bool, via *file) {
-		key := p
+	seen := map[string]*file{}
+	key := func(p string) string {
 		if abs, err := filepath.Abs(p); err == nil {
-			key = abs
+			return abs
 		}
-		if seen[key] {
+		return p
+	}
+	addFile := func(p string, k Kind, forced bool, via *file) {
+		if seen[key(p)] != nil {
 			return
 		}
-		seen[key] = true
-		files = append(files, &file{path: p, kind: k, forced: forced, via: via, sel: sel})
+		f := &file{path: p, kind: k, forced: forced, via: via, sel: sel}
+		seen[key(p)] = f
+		files = append(files, f)
 	}
 	var walkErrs []Finding
 	for _, p := range paths {
@@ -268,17 +275,31 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 
 	own := newOwnership(opts.OwnDir)
 	checkAll(ctx, files, opts, own)
-	// A Prometheus config names rule files: check them too (once), as
-	// promtool check config does, unless they were among the inputs.
+	// A Prometheus config names rule files and file_sd files: check them
+	// too (once), as promtool check config does, unless they were among
+	// the inputs; then check each file_sd file's targets as each job that
+	// reads it would get them.
 	if !opts.SyntaxOnly {
 		n := len(files)
 		for _, f := range files[:n] {
 			for _, rf := range f.ruleFiles {
 				addFile(rf, KindRules, true, f)
 			}
+			for _, ref := range f.sdRefs {
+				addFile(ref.path, KindFileSD, true, f)
+			}
 		}
 		if len(files) > n {
 			checkAll(ctx, files[n:], opts, own)
+		}
+		for _, f := range files[:n] {
+			for _, ref := range f.sdRefs {
+				if sd := seen[key(ref.path)]; sd != nil {
+					for _, fd := range checkSDTargets(sd, ref) {
+						sd.add(fd)
+					}
+				}
+			}
 		}
 	}
 
@@ -384,6 +405,8 @@ func checkFile(f *file, opts Options, own ownership) {
 		checkAlertmanager(f, opts)
 	case KindRuleTest:
 		checkRuleTest(f, opts)
+	case KindFileSD:
+		checkFileSD(f, opts)
 	case KindDashboard:
 		checkDashboard(f, opts)
 	case KindProvisioning:
