@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -127,11 +128,11 @@ func kindNames() string {
 
 func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 	io := opts.f.IO
+	// A short-lived run over possibly large files: collect garbage less
+	// often (the heap may grow to 4x the live data instead of 2x), which
+	// spares a good share of the CPU time on a 10,000-rule file.
+	debug.SetGCPercent(400)
 	s, err := opts.f.LoadSpec()
-	if err != nil {
-		return err
-	}
-	records, alerts, err := specRuleNames(s)
 	if err != nil {
 		return err
 	}
@@ -144,8 +145,7 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 		Disable:             opts.Disable,
 		OwnDir:              opts.Dir,
 		Spec:                s,
-		Records:             records,
-		Alerts:              alerts,
+		SpecRules:           func() ([]string, []string, error) { return specRuleNames(s) },
 	})
 	if err != nil {
 		if errors.Is(err, validate.ErrNoFiles) {

@@ -96,6 +96,10 @@ type Options struct {
 	// renders define (RuleNames), so a dashboard validated without the rule
 	// files may query them. Used only with Spec.
 	Records, Alerts []string
+	// SpecRules, when set, gives more Records and Alerts: those of the
+	// rule files the spec renders. It is called only when some file gets
+	// the cross-checks, since rendering the spec costs a run that has none.
+	SpecRules func() (records, alerts []string, err error)
 	// Parallel is how many files are checked at once; zero means GOMAXPROCS.
 	Parallel int
 	// MaxFileSize bounds every read; zero means DefaultMaxFileSize.
@@ -303,6 +307,19 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 	}
 
+	// The cross-file phase, and what the spec's own rule files define,
+	// are only needed by files with house checks on.
+	if !slices.ContainsFunc(files, func(f *file) bool { return f.later != nil }) {
+		return finish(files, walkErrs, sel), nil
+	}
+	if opts.SpecRules != nil && opts.Spec != nil {
+		records, alerts, err := opts.SpecRules()
+		if err != nil {
+			return nil, err
+		}
+		opts.Records = append(slices.Clone(opts.Records), records...)
+		opts.Alerts = append(slices.Clone(opts.Alerts), alerts...)
+	}
 	u := newUniverse(opts, files)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, parallel(opts))
@@ -322,7 +339,11 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}()
 	}
 	wg.Wait()
+	return finish(files, walkErrs, sel), nil
+}
 
+// finish gathers every finding, sorted by path and position.
+func finish(files []*file, walkErrs []Finding, sel selection) *Result {
 	res := &Result{Findings: slices.DeleteFunc(walkErrs, func(f Finding) bool { return !sel.on(f.Check, false) })}
 	for _, f := range files {
 		res.Files = append(res.Files, f.path)
@@ -337,7 +358,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 		return a.Col - b.Col
 	})
-	return res, nil
+	return res
 }
 
 func parallel(opts Options) int {
