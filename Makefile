@@ -5,7 +5,7 @@ PROM_BINS := $(TOOLS_BIN)/prometheus $(TOOLS_BIN)/promtool $(TOOLS_BIN)/amtool
 AM_BINS   := $(TOOLS_BIN)/alertmanager
 LINT_BINS := $(TOOLS_BIN)/staticcheck
 
-.PHONY: all build generate check test unit tools lint fmt bench clean
+.PHONY: all build generate check test unit tools lint fmt bench clean ci-recipe
 
 all: build
 
@@ -46,10 +46,15 @@ lint: $(LINT_BINS)
 	$(TOOLS_BIN)/staticcheck ./...
 
 # The whole suite: lint, every test with the race detector against the real
-# pinned servers, and the drift check of the committed monitoring/ tree.
+# pinned servers, then the README's CI recipe (generate --check, validate
+# --lint-fatal monitoring/, test) on a clean copy of the tracked tree.
 test: tools lint
 	INVESTIQ_REQUIRE_TOOLS=1 INVESTIQ_TOOLS_BIN=$(TOOLS_BIN) $(GO) test -race -count=1 -timeout 40m ./...
-	$(GO) run ./cmd/investiq-mon generate --check
+	bash .ci/recipe
+
+# The README's CI recipe alone, as a user's CI runs it on a fresh clone.
+ci-recipe:
+	bash .ci/recipe
 
 # Quick loop while editing: no race detector, cached results.
 unit:
