@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -207,5 +208,31 @@ func TestUnknownCheckNamesAreRefused(t *testing.T) {
 	}
 	if !slices.ContainsFunc(Checks, func(c Check) bool { return c.Class == Upstream && c.ID == "rules/duplicate" }) {
 		t.Error("rules/duplicate is promtool's lint: it must be an upstream check")
+	}
+}
+
+// Every file generate writes that validate reads is recognised as the
+// project's by its header alone, wherever it is copied: the marker
+// validate looks for is the one render writes.
+func TestGeneratedFilesAreOursByTheirHeader(t *testing.T) {
+	files, err := render.Render(spec.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		if !walked(filepath.Base(f.Path)) {
+			continue // RUNBOOK.md, .gitignore, .env.example: not validated
+		}
+		checked++
+		if !(ownership{}).owns(f.Path, f.Data) {
+			t.Errorf("%s: not recognised as generated (no %q in its first %d bytes)", f.Path, GeneratedMarker, markerWindow)
+		}
+	}
+	if checked < 8 {
+		t.Fatalf("only %d rendered files checked", checked)
+	}
+	if (ownership{}).owns("theirs.yml", []byte("groups: []\n")) {
+		t.Error("a file without the header, outside any own directory, is recognised as generated")
 	}
 }
