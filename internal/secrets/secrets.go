@@ -13,13 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/compose-spec/compose-go/v2/dotenv"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/investiq/investiq-mon/internal/render"
@@ -70,9 +70,23 @@ func (e *Env) Values(s *spec.Spec) []string {
 	return out
 }
 
+// ErrParse is a .env the dotenv parser refuses.
+var ErrParse = errors.New("cannot be parsed")
+
+// Keys lists the variables set, sorted.
+func (e *Env) Keys() []string {
+	return slices.Sorted(maps.Keys(e.vals))
+}
+
 // Load reads dir/.env.
 func Load(dir string) (*Env, error) {
-	p := filepath.Join(dir, FileName)
+	return LoadFile(filepath.Join(dir, FileName))
+}
+
+// LoadFile reads an env file. A file the dotenv parser refuses is
+// reported by line and variable name only (ErrParse): the parser's own
+// messages quote the value, which here is a password or a hash.
+func LoadFile(p string) (*Env, error) {
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", p, ErrNoEnv)
@@ -80,9 +94,9 @@ func Load(dir string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	vals, err := dotenv.UnmarshalBytesWithLookup(data, func(string) (string, bool) { return "", false })
+	vals, err := parseEnv(p, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, err
 	}
 	return &Env{Path: p, vals: vals}, nil
 }
@@ -193,10 +207,12 @@ var lineKey = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=
 // from the spec).
 func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	for k, v := range set {
-		if err := checkValue(v); err != nil {
+		if err := CheckValue(v); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
 	}
+	want := maps.Clone(e.vals)
+	maps.Copy(want, set)
 	var out bytes.Buffer
 	if fresh {
 		out.WriteString("# Secrets of the monitoring stack, created by `investiq-mon generate`.\n")
@@ -221,7 +237,13 @@ func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	}
 	for _, k := range orderedKeys(s, set) {
 		fmt.Fprintf(&out, "%s=%s\n", k, quote(set[k]))
-		e.vals[k] = set[k]
+	}
+	// Read the new file back with the parser every later command uses
+	// before it replaces the old one: a value the encoding got wrong
+	// would otherwise break every command (and the parser's error would
+	// print it).
+	if err := roundTrips(e.Path, out.Bytes(), want); err != nil {
+		return err
 	}
 	if err := render.WriteFileAtomic(e.Path, out.Bytes(), Mode); err != nil {
 		return err
@@ -257,28 +279,6 @@ func orderedKeys(s *spec.Spec, set map[string]string) []string {
 	}
 	slices.Sort(rest)
 	return append(out, rest...)
-}
-
-var plainValue = regexp.MustCompile(`^[A-Za-z0-9_./:@+-]*$`)
-
-// quote single-quotes values that compose would otherwise interpolate
-// (bcrypt hashes are full of $). Single-quoted dotenv values cannot hold a
-// single quote, so checkValue refuses those first.
-func quote(v string) string {
-	if plainValue.MatchString(v) {
-		return v
-	}
-	return "'" + v + "'"
-}
-
-// ErrUnstorable is returned for a value .env cannot hold verbatim.
-var ErrUnstorable = errors.New("value cannot be stored in .env: it holds a single quote or a line break")
-
-func checkValue(v string) error {
-	if strings.ContainsAny(v, "'\n\r") {
-		return ErrUnstorable
-	}
-	return nil
 }
 
 // WriteFiles materialises the secrets as files under dir (mode 0700, files
