@@ -25,6 +25,7 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/investiq/investiq-mon/internal/grafana"
+	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
 )
 
@@ -43,6 +44,9 @@ type Options struct {
 	// file holding one is left out (and said so), and the test suite
 	// greps manifests and logs for them.
 	Secrets []string
+	// Key signs the archive's manifest (INVESTIQ_BACKUP_KEY from .env);
+	// it is required, and never written anywhere.
+	Key []byte
 	// AllowPartial writes an archive even when a component is down.
 	AllowPartial bool
 	Log          *slog.Logger
@@ -74,6 +78,9 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 	if _, err := os.Lstat(o.Output); err == nil {
 		return nil, fmt.Errorf("%s exists: choose another --output, backups are never overwritten", o.Output)
 	}
+	if len(o.Key) < MinKeyLen {
+		return nil, fmt.Errorf("backup: no signing key: %s is missing from .env or shorter than %d characters; run `investiq-mon generate` to create it", secrets.BackupKeyEnv, MinKeyLen)
+	}
 	dir := filepath.Dir(o.Output)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.Output)+".partial-*")
 	if err != nil {
@@ -92,11 +99,14 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 		return nil, err
 	}
 	b := &builder{o: o, m: &Manifest{Format: Format, Tool: "investiq-mon", Created: o.Now().UTC().Truncate(time.Second), Backend: o.Endpoints.Backend}}
-	b.aw = newArchiveWriter(tmp, b.m.Created)
+	if b.aw, err = newArchiveWriter(dir, b.m.Created); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	defer b.aw.abort()
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
-	if err := b.aw.finish(ctx, b.m); err != nil {
+	if err := b.aw.finish(ctx, tmp, b.m, o.Key); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {

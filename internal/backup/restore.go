@@ -44,6 +44,13 @@ type RestoreOptions struct {
 	// Prometheus' data dir), so putting blocks in place is a rename.
 	StageDir string
 	Stack    Stack
+	// Trust authenticates the archive (its key, or --allow-unsigned).
+	Trust Trust
+	// Verified says the caller ran Preflight on the archive just before
+	// (to show it before asking): Restore then skips that full read. It
+	// still checks the signature, the space and every member as it
+	// unpacks them.
+	Verified bool
 	// ReadyTimeout bounds the wait for each server after its start.
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
@@ -63,8 +70,42 @@ type RestoreResult struct {
 	AlertmanagerState bool
 }
 
-// Restore puts an archive back. It verifies and unpacks the whole archive
-// before touching anything, so an archive that fails verification changes
+// stageParent is where the archive is unpacked: StageDir, or beside
+// the local Prometheus data dir (so putting blocks in place is a rename).
+func (o RestoreOptions) stageParent() (string, error) {
+	if o.StageDir != "" {
+		return o.StageDir, nil
+	}
+	lf, ok := o.Data.(LocalFiles)
+	if !ok || lf[Prometheus] == "" {
+		return "", errors.New("restore: no staging directory")
+	}
+	return filepath.Dir(lf[Prometheus]), nil
+}
+
+// Preflight is everything Restore checks before it writes a byte: the
+// manifest's signature, that the archive's total fits in the free space
+// where it will be unpacked (refused with the numbers otherwise), and,
+// reading the whole archive without writing anything, its structure and
+// checksums, with decompression bounded by the manifest's total.
+func Preflight(ctx context.Context, o RestoreOptions) (*Manifest, error) {
+	m, err := Inspect(ctx, o.Archive, o.Trust)
+	if err != nil {
+		return nil, err
+	}
+	stage, err := o.stageParent()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSpace(stage, m); err != nil {
+		return nil, err
+	}
+	return Verify(ctx, o.Archive, o.Trust)
+}
+
+// Restore puts an archive back. It authenticates, checks the free space,
+// verifies and unpacks the whole archive and opens the snapshot's blocks
+// before touching anything, so an archive that fails any of that changes
 // nothing. Then it stops Prometheus and Alertmanager, moves their data
 // directories aside, puts the snapshot's blocks into an empty Prometheus
 // data dir and the state files into Alertmanager's, starts both, waits
@@ -83,25 +124,26 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		o.ReadyTimeout = 2 * time.Minute
 	}
 	res := &RestoreResult{}
-	m, err := Verify(ctx, o.Archive)
-	if err != nil {
-		return nil, err
-	}
-	res.Manifest = m
-	hasProm, hasAM := m.Has(dirSnapshot), m.Has(fileSilences) || m.Has(dirAMState)
-	if c, ok := m.Component(Prometheus); ok && c.Status == Saved && !hasProm {
-		hasProm = true // an empty snapshot restores to an empty TSDB
-	}
 	if o.Data == nil || o.Stack == nil {
 		return nil, errors.New("restore: no data directories or stack to restore into")
 	}
-	stageParent := o.StageDir
-	if stageParent == "" {
-		lf, ok := o.Data.(LocalFiles)
-		if !ok || lf[Prometheus] == "" {
-			return nil, errors.New("restore: no staging directory")
+	stageParent, err := o.stageParent()
+	if err != nil {
+		return nil, err
+	}
+	// Every error until the servers are stopped leaves things as they
+	// were; say so.
+	unchanged := func(err error) error { return fmt.Errorf("%w\nnothing was changed", err) }
+	if o.Verified {
+		m, err := Inspect(ctx, o.Archive, o.Trust)
+		if err != nil {
+			return nil, unchanged(err)
 		}
-		stageParent = filepath.Dir(lf[Prometheus])
+		if err := checkSpace(stageParent, m); err != nil {
+			return nil, unchanged(err)
+		}
+	} else if _, err := Preflight(ctx, o); err != nil {
+		return nil, unchanged(err)
 	}
 	if err := os.MkdirAll(stageParent, 0o700); err != nil {
 		return nil, err
@@ -111,8 +153,23 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(stage)
-	if _, err := Extract(ctx, o.Archive, stage); err != nil {
-		return nil, err
+	m, err := Extract(ctx, o.Archive, stage, o.Trust)
+	if err != nil {
+		return nil, unchanged(err)
+	}
+	res.Manifest = m
+	hasProm, hasAM := m.Has(dirSnapshot), m.Has(fileSilences) || m.Has(dirAMState)
+	c, ok := m.Component(Prometheus)
+	promEmpty := ok && c.Status == Saved && !hasProm && c.Samples == 0 && c.Series == 0
+	if promEmpty {
+		hasProm = true // an empty snapshot restores to an empty TSDB
+	}
+	if hasProm {
+		// Before anything stops: a snapshot that would not load must not
+		// replace a TSDB that does.
+		if _, err := checkSnapshot(ctx, filepath.Join(stage, filepath.FromSlash(dirSnapshot)), promEmpty); err != nil {
+			return nil, unchanged(err)
+		}
 	}
 	var sils ammodels.GettableSilences
 	if m.Has(fileSilences) {

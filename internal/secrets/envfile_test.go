@@ -193,3 +193,48 @@ func FuzzEnvRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+func TestBackupKey(t *testing.T) {
+	s := spec.Default()
+	t.Run("a new .env gets a random backup key of 32 bytes", func(t *testing.T) {
+		a, b := t.TempDir(), t.TempDir()
+		for _, d := range []string{a, b} {
+			if _, err := secrets.Ensure(d, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ea, _ := secrets.Load(a)
+		eb, _ := secrets.Load(b)
+		if len(ea.BackupKey()) != 43 || string(ea.BackupKey()) == string(eb.BackupKey()) {
+			t.Errorf("keys %d and %d characters, equal %v; want 43 and different", len(ea.BackupKey()), len(eb.BackupKey()), string(ea.BackupKey()) == string(eb.BackupKey()))
+		}
+		found := false
+		for _, v := range ea.Values(s) {
+			found = found || v == string(ea.BackupKey())
+		}
+		if !found {
+			t.Error("the backup key is not among the values leak checks look for")
+		}
+	})
+	t.Run("an older .env gains a key and keeps every line", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, secrets.FileName)
+		old := "# mine\nINVESTIQ_STACK_PASSWORD=correct-horse-battery\n"
+		os.WriteFile(p, []byte(old), 0o600)
+		env, err := secrets.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, err := env.EnsureBackupKey(s)
+		if err != nil || !added {
+			t.Fatalf("EnsureBackupKey: %v, added %v", err, added)
+		}
+		data, _ := os.ReadFile(p)
+		if !strings.HasPrefix(string(data), old) || len(env.BackupKey()) != 43 {
+			t.Errorf(".env after: %d bytes, key %d characters", len(data), len(env.BackupKey()))
+		}
+		if added, _ := env.EnsureBackupKey(s); added {
+			t.Error("a second call added another key")
+		}
+	})
+}

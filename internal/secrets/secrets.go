@@ -52,6 +52,19 @@ func (e *Env) StackUser(s *spec.Spec) string {
 	return s.StackUser
 }
 
+// BackupKeyEnv holds the key that signs backup archives (an HMAC key).
+// It never leaves .env: not into the archive, the servers or a log. A
+// restore on another machine needs the same value in that machine's .env.
+const BackupKeyEnv = "INVESTIQ_BACKUP_KEY"
+
+// BackupKey is the key backup archives are signed and checked with.
+func (e *Env) BackupKey() []byte {
+	if v := e.Get(BackupKeyEnv); v != "" {
+		return []byte(v)
+	}
+	return nil
+}
+
 // StackPassword is the basic-auth password of Prometheus and Alertmanager.
 func (e *Env) StackPassword() string { return e.Get("INVESTIQ_STACK_PASSWORD") }
 
@@ -64,8 +77,10 @@ func (e *Env) Values(s *spec.Spec) []string {
 			out = append(out, v)
 		}
 	}
-	if v := e.Get(render.BcryptEnv); v != "" {
-		out = append(out, v)
+	for _, k := range []string{render.BcryptEnv, BackupKeyEnv} {
+		if v := e.Get(k); v != "" {
+			out = append(out, v)
+		}
 	}
 	return out
 }
@@ -99,6 +114,16 @@ func LoadFile(p string) (*Env, error) {
 		return nil, err
 	}
 	return &Env{Path: p, vals: vals}, nil
+}
+
+// NewKey returns a random backup key: 32 bytes, URL-safe base64 (43
+// characters, safe unquoted in .env).
+func NewKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // NewPassword returns a random password of 32 URL-safe characters
@@ -148,6 +173,13 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 	}
 	setIfEmpty(render.StackUserEnv, s.StackUser)
 	setIfEmpty(render.GrafanaUserEnv, "admin")
+	if env.Get(BackupKeyEnv) == "" {
+		k, err := NewKey()
+		if err != nil {
+			return res, err
+		}
+		set[BackupKeyEnv] = k
+	}
 	for _, sec := range s.Secrets() {
 		if _, ok := env.vals[sec.Env]; ok {
 			continue
@@ -193,6 +225,19 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 		res.Updated = orderedKeys(s, set)
 	}
 	return res, env.update(s, set, res.Created)
+}
+
+// EnsureBackupKey adds a backup key to a .env made before backups were
+// signed, and reports whether it did. Nothing else changes.
+func (e *Env) EnsureBackupKey(s *spec.Spec) (bool, error) {
+	if e.Get(BackupKeyEnv) != "" {
+		return false, nil
+	}
+	k, err := NewKey()
+	if err != nil {
+		return false, err
+	}
+	return true, e.update(s, map[string]string{BackupKeyEnv: k}, false)
 }
 
 // Set changes one variable in .env, keeping every other line as it was.
@@ -262,7 +307,7 @@ func orderedKeys(s *spec.Spec, set map[string]string) []string {
 	for _, sec := range s.Secrets() {
 		order = append(order, sec.Env)
 	}
-	order = append(order, render.BcryptEnv)
+	order = append(order, render.BcryptEnv, BackupKeyEnv)
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range order {
