@@ -91,7 +91,9 @@ func TestManifestTextIsEscaped(t *testing.T) {
 		var outBuf, errBuf testutil.LockedBuffer
 		f := NewFactory(&IOStreams{In: slave, Out: &outBuf, ErrOut: &errBuf})
 		done := make(chan int)
-		go func() { done <- Main(context.Background(), []string{"restore", archive, "--dir", h.dir, "--state", h.state}, f) }()
+		go func() {
+			done <- Main(context.Background(), []string{"restore", archive, "--dir", h.dir, "--state", h.state}, f)
+		}()
 		// Answer once the question is there.
 		deadline := time.Now().Add(60 * time.Second)
 		for !strings.Contains(errBuf.String(), "[y/N]") {
