@@ -20,6 +20,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/grafana"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/testhook"
 )
 
 // Stack stops and starts one server of the stack around a restore. The
@@ -190,7 +191,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if m.Has(dirAMState) {
 		swaps = append(swaps, &swap{component: Alertmanager, from: filepath.Join(stage, filepath.FromSlash(dirAMState))})
 	}
-	if err := restoreData(ctx, o, swaps, stamp); err != nil {
+	if err := restoreData(ctx, o, swaps, stamp, stageParent); err != nil {
 		return nil, err
 	}
 	res.PrometheusRestore = hasProm
@@ -201,17 +202,31 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		}
 	}
 
+	// The restored servers are ready: from here on the restore is done,
+	// whatever happens, and the old data goes.
+	commit := func() {
+		for _, s := range swaps {
+			if err := s.r.Commit(context.WithoutCancel(ctx)); err != nil {
+				res.Notes = append(res.Notes, fmt.Sprintf("could not remove the old %s data: %v", s.component, err))
+				return // the journal stays: the next run finishes it
+			}
+		}
+		if len(swaps) > 0 {
+			os.Remove(journalPath(stageParent))
+		}
+	}
+	if err := testhook.Pause(ctx, "restore:ready"); err != nil {
+		commit()
+		return res, fmt.Errorf("restore: interrupted after the data was restored and the servers were ready (kept); silences and Grafana were not re-imported: %w", err)
+	}
 	if hasAM {
 		if err := recreateSilences(ctx, o, sils, res); err != nil {
 			// The data is back; only silences are missing. Keep it.
+			commit()
 			return res, fmt.Errorf("restore: data restored, but re-creating silences failed: %w", err)
 		}
 	}
-	for _, s := range swaps {
-		if err := s.r.Commit(context.WithoutCancel(ctx)); err != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("could not remove the old %s data: %v", s.component, err))
-		}
-	}
+	commit()
 
 	if m.Has("grafana") && (m.Has(fileFolders) || m.Has(dirDashboards) || m.Has(fileDatasrc)) {
 		ir, err := restoreGrafana(ctx, o, stage)
@@ -232,10 +247,19 @@ type swap struct {
 }
 
 // restoreData stops the servers, swaps their data directories and starts
-// them again, undoing everything when a step fails.
-func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp string) (err error) {
+// them again, undoing everything when a step fails or ctx is cancelled (a
+// signal). A journal in stageParent records the phase, for the next run
+// should this process be killed outright (see Recover).
+func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp, stageParent string) (err error) {
 	if len(swaps) == 0 {
 		return nil
+	}
+	j := Journal{Stamp: stamp, Archive: o.Archive, Started: o.Now().UTC(), Phase: phaseSwapping}
+	for _, s := range swaps {
+		j.Components = append(j.Components, s.component)
+	}
+	if err := writeJournal(stageParent, j); err != nil {
+		return fmt.Errorf("restore journal: %w\nnothing was changed", err)
 	}
 	var stopped []string
 	defer func() {
@@ -265,8 +289,10 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp str
 			}
 		}
 		if len(rerrs) > 0 {
+			// The journal stays: the next restore or up tries again.
 			err = fmt.Errorf("%w; rolling back also failed: %v", err, errors.Join(rerrs...))
 		} else {
+			os.Remove(journalPath(stageParent))
 			err = fmt.Errorf("%w (the previous data was put back and the servers started again)", err)
 		}
 	}()
@@ -277,12 +303,27 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp str
 			return fmt.Errorf("stop %s: %w", s.component, err)
 		}
 	}
-	for _, s := range swaps {
+	if err := testhook.Pause(ctx, "restore:stopped"); err != nil {
+		return err
+	}
+	for i, s := range swaps {
 		r, err := o.Data.Replace(ctx, s.component, s.from, stamp)
 		s.r = r
 		if err != nil {
 			return fmt.Errorf("replace the %s data: %w", s.component, err)
 		}
+		if i == 0 {
+			if err := testhook.Pause(ctx, "restore:swapping"); err != nil {
+				return err
+			}
+		}
+	}
+	j.Phase = phaseSwapped
+	if err := writeJournal(stageParent, j); err != nil {
+		return err
+	}
+	if err := testhook.Pause(ctx, "restore:swapped"); err != nil {
+		return err
 	}
 	for _, s := range swaps {
 		o.Log.Info("starting", "component", s.component)
@@ -300,7 +341,8 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp str
 			return fmt.Errorf("start %s after the restore: %w", s.component, err)
 		}
 	}
-	return nil
+	j.Phase = phaseReady
+	return writeJournal(stageParent, j)
 }
 
 // recreateSilences posts every archived silence that has not expired and

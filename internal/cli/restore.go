@@ -98,25 +98,14 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 		return err
 	}
 	l := opts.layout()
-	var data backup.DataDirs
-	var srv backup.Stack
-	stage := ""
-	switch ep.Backend {
-	case stack.Local:
-		if _, err := l.LoadState(); err != nil {
-			return fmt.Errorf("no local stack recorded in %s: start it with `investiq-mon up --backend local` first; nothing was changed", l.StateFile())
-		}
-		data = backup.LocalFiles{backup.Prometheus: l.PrometheusData(), backup.Alertmanager: l.AlertmanagerData()}
-		srv = localStack{l, opts.Timeout}
-	case stack.Compose:
-		df := backup.ComposeFiles(s, "", "")
-		data, srv, stage = df, df, l.Root
-	default:
-		return fmt.Errorf("unknown backend %q in %s; nothing was changed", ep.Backend, l.StateFile())
+	ro, err := restoreTarget(opts.stackLocation, s, ep, opts.Timeout)
+	if err != nil {
+		return err
 	}
-	ro := backup.RestoreOptions{
-		Archive: opts.File, Endpoints: ep, Trust: trust,
-		Data: data, StageDir: stage, Stack: srv, ReadyTimeout: opts.Timeout, Log: f.Log,
+	ro.Archive, ro.Trust, ro.Log = opts.File, trust, f.Log
+	// A restore killed halfway is finished or rolled back first.
+	if err := recoverRestore(ctx, f.IO.ErrOut, opts.stackLocation, f, opts.Timeout); err != nil {
+		return err
 	}
 	// Signature, free space, and the whole archive read (writing
 	// nothing) before the question: what is shown is what was checked.
