@@ -31,7 +31,7 @@ type sigStack struct {
 	t                *testing.T
 	dir, state       string
 	promPort, amPort int
-	archive, logs    string
+	archive          string
 	user, password   string
 }
 
