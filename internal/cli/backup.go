@@ -38,8 +38,11 @@ func newCmdBackup(f *Factory, runF func(*backupOptions) error) *cobra.Command {
     fields excluded) and grafana.db where reachable;
   - the generated config in --dir, without .env and without secrets.
 
-A manifest inside records what was saved, component versions, the time and
-the sha256 of every member; it never holds a secret. The archive (mode 0600:
+A manifest, the archive's first member, records what was saved, component
+versions, the time and the size and sha256 of every member; it never holds a
+secret. It is signed (HMAC-SHA256) with INVESTIQ_BACKUP_KEY from --dir/.env,
+which restore and backup verify check: keep a copy of that key apart from the
+backups, a restore on another machine needs it. The archive (mode 0600:
 grafana.db holds password hashes) is written to a temporary file and renamed
 when complete, so a failed or interrupted backup leaves no file behind.
 
