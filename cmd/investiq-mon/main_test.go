@@ -13,10 +13,19 @@ import (
 // TestMain registers the CLI as the command `investiq-mon` inside the
 // scripts under testdata/script, which run it as a user would.
 func TestMain(m *testing.M) {
+	// Tests that signal or kill a real investiq-mon process run this
+	// binary as the command itself, through main and its signal handling.
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		return
+	}
 	testscript.Main(m, map[string]func(){
 		"investiq-mon": func() { os.Exit(cli.Main(context.Background(), os.Args[1:], cli.System())) },
 	})
 }
+
+// runMainEnv makes the test binary run main() instead of the tests.
+const runMainEnv = "INVESTIQ_MON_RUN_MAIN"
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{

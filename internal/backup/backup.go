@@ -22,9 +22,9 @@ import (
 	"time"
 
 	amclient "github.com/prometheus/alertmanager/api/v2/client"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/investiq/investiq-mon/internal/grafana"
+	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
 )
 
@@ -43,6 +43,9 @@ type Options struct {
 	// file holding one is left out (and said so), and the test suite
 	// greps manifests and logs for them.
 	Secrets []string
+	// Key signs the archive's manifest (INVESTIQ_BACKUP_KEY from .env);
+	// it is required, and never written anywhere.
+	Key []byte
 	// AllowPartial writes an archive even when a component is down.
 	AllowPartial bool
 	Log          *slog.Logger
@@ -74,6 +77,9 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 	if _, err := os.Lstat(o.Output); err == nil {
 		return nil, fmt.Errorf("%s exists: choose another --output, backups are never overwritten", o.Output)
 	}
+	if len(o.Key) < MinKeyLen {
+		return nil, fmt.Errorf("backup: no signing key: %s is missing from .env or shorter than %d characters; run `investiq-mon generate` to create it", secrets.BackupKeyEnv, MinKeyLen)
+	}
 	dir := filepath.Dir(o.Output)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.Output)+".partial-*")
 	if err != nil {
@@ -92,11 +98,14 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 		return nil, err
 	}
 	b := &builder{o: o, m: &Manifest{Format: Format, Tool: "investiq-mon", Created: o.Now().UTC().Truncate(time.Second), Backend: o.Endpoints.Backend}}
-	b.aw = newArchiveWriter(tmp, b.m.Created)
+	if b.aw, err = newArchiveWriter(dir, b.m.Created); err != nil {
+		return nil, fmt.Errorf("backup: %w", err)
+	}
+	defer b.aw.abort()
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
-	if err := b.aw.finish(ctx, b.m); err != nil {
+	if err := b.aw.finish(ctx, tmp, b.m, o.Key); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -148,12 +157,12 @@ func (b *builder) run(ctx context.Context) error {
 	promUp, amUp := false, false
 	promVersion, amVer, grafanaVersion := "", "", ""
 	if bi, err := prom.Buildinfo(ctx); err != nil {
-		down = append(down, fmt.Sprintf("prometheus at %s: %v", b.o.Endpoints.Prometheus, err))
+		down = append(down, fmt.Sprintf("prometheus at %s: %v", b.o.Endpoints.Prometheus, stack.Explain(err, stack.RequestTimeout)))
 	} else {
 		promUp, promVersion = true, versionOrUnknown(bi.Version)
 	}
 	if v, err := amVersion(ctx, am); err != nil {
-		down = append(down, fmt.Sprintf("alertmanager at %s: %v", b.o.Endpoints.Alertmanager, err))
+		down = append(down, fmt.Sprintf("alertmanager at %s: %v", b.o.Endpoints.Alertmanager, stack.Explain(err, stack.RequestTimeout)))
 	} else {
 		amUp, amVer = true, versionOrUnknown(v)
 	}
@@ -163,7 +172,7 @@ func (b *builder) run(ctx context.Context) error {
 	} else if gc, err = grafana.New(b.o.Endpoints.Grafana, b.o.Endpoints.GrafanaUser, b.o.Endpoints.GrafanaPassword); err != nil {
 		return err
 	} else if v, err := gc.Health(ctx); err != nil {
-		down = append(down, fmt.Sprintf("grafana: %v", err))
+		down = append(down, fmt.Sprintf("grafana: %v", stack.Explain(err, stack.RequestTimeout)))
 		gc = nil
 	} else {
 		grafanaVersion = v
@@ -176,7 +185,7 @@ func (b *builder) run(ctx context.Context) error {
 	}
 
 	if promUp {
-		if err := b.prometheus(ctx, prom, promVersion); err != nil {
+		if err := b.prometheus(ctx, promVersion); err != nil {
 			return err
 		}
 	} else {
@@ -217,11 +226,16 @@ func (b *builder) add(c Component) { b.m.Components = append(b.m.Components, c) 
 // prometheus takes a TSDB snapshot through the admin API, which writes a
 // consistent set of blocks (the head included) as hard links, archives it
 // and deletes it again, also when the backup fails or is cancelled.
-func (b *builder) prometheus(ctx context.Context, prom promv1.API, version string) error {
+func (b *builder) prometheus(ctx context.Context, version string) error {
 	b.o.Log.Info("taking a prometheus snapshot", "url", b.o.Endpoints.Prometheus)
-	snap, err := prom.Snapshot(ctx, false)
+	// Writing the head block can take longer than an ordinary request.
+	snapAPI, err := promAPIWithin(b.o.Endpoints, stack.SnapshotTimeout)
 	if err != nil {
-		return fmt.Errorf("prometheus snapshot (POST %s/api/v1/admin/tsdb/snapshot): %w", b.o.Endpoints.Prometheus, err)
+		return err
+	}
+	snap, err := snapAPI.Snapshot(ctx, false)
+	if err != nil {
+		return fmt.Errorf("prometheus snapshot (POST %s/api/v1/admin/tsdb/snapshot): %w", b.o.Endpoints.Prometheus, stack.Explain(err, stack.SnapshotTimeout))
 	}
 	if snap.Name == "" || strings.ContainsAny(snap.Name, "/\\") || snap.Name == ".." {
 		return fmt.Errorf("prometheus snapshot: unexpected name %q", snap.Name)
@@ -330,7 +344,7 @@ func (b *builder) alertmanager(ctx context.Context, am *amclient.AlertmanagerAPI
 	b.o.Log.Info("saving alertmanager silences and state", "url", b.o.Endpoints.Alertmanager)
 	sils, err := amSilences(ctx, am)
 	if err != nil {
-		return fmt.Errorf("alertmanager silences (GET %s/api/v2/silences): %w", b.o.Endpoints.Alertmanager, err)
+		return fmt.Errorf("alertmanager silences (GET %s/api/v2/silences): %w", b.o.Endpoints.Alertmanager, stack.Explain(err, stack.RequestTimeout))
 	}
 	if err := b.addJSON(ctx, fileSilences, sils); err != nil {
 		return err

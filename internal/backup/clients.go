@@ -26,8 +26,15 @@ func authTransport(ep stack.Endpoints) http.RoundTripper {
 	return config.NewBasicAuthRoundTripper(config.NewInlineSecret(ep.User), config.NewInlineSecret(ep.Password), http.DefaultTransport)
 }
 
+// promAPI talks to Prometheus with a per-request timeout: without one, a
+// stopped Prometheus (kill -STOP accepts connections, answers nothing)
+// hung the backup forever.
 func promAPI(ep stack.Endpoints) (promv1.API, error) {
-	c, err := api.NewClient(api.Config{Address: ep.Prometheus, RoundTripper: authTransport(ep)})
+	return promAPIWithin(ep, stack.RequestTimeout)
+}
+
+func promAPIWithin(ep stack.Endpoints, timeout time.Duration) (promv1.API, error) {
+	c, err := api.NewClient(api.Config{Address: ep.Prometheus, Client: &http.Client{Timeout: timeout, Transport: authTransport(ep)}})
 	if err != nil {
 		return nil, fmt.Errorf("prometheus URL %q: %w", ep.Prometheus, err)
 	}
@@ -40,7 +47,7 @@ func amAPI(ep stack.Endpoints) (*amclient.AlertmanagerAPI, error) {
 		return nil, fmt.Errorf("alertmanager URL %q: want http://host:port", ep.Alertmanager)
 	}
 	base := u.Path + amclient.DefaultBasePath
-	rt := httptransport.NewWithClient(u.Host, base, []string{u.Scheme}, &http.Client{Timeout: 30 * time.Second, Transport: authTransport(ep)})
+	rt := httptransport.NewWithClient(u.Host, base, []string{u.Scheme}, &http.Client{Timeout: stack.RequestTimeout, Transport: authTransport(ep)})
 	return amclient.New(rt, strfmt.Default), nil
 }
 
@@ -65,7 +72,7 @@ func amSilences(ctx context.Context, am *amclient.AlertmanagerAPI) (models.Getta
 
 // ready polls url/-/ready until it answers 200 or ctx ends.
 func ready(ctx context.Context, ep stack.Endpoints, base string) error {
-	c := &http.Client{Timeout: 5 * time.Second, Transport: authTransport(ep)}
+	c := &http.Client{Timeout: stack.RequestTimeout, Transport: authTransport(ep)}
 	var last error
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/-/ready", nil)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
@@ -71,21 +70,16 @@ func amDouble(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func composeArchive(t *testing.T) string {
+// composeArchive holds one real TSDB block (named by the returned ULID)
+// and Alertmanager state.
+func composeArchive(t *testing.T) (string, string) {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "a.tar.gz")
-	f, _ := os.Create(p)
-	aw := newArchiveWriter(f, time.Unix(0, 0))
-	ctx := context.Background()
-	aw.addBytes(ctx, "prometheus/snapshot/01NEW/meta.json", []byte(`{"ulid":"01NEW"}`))
-	aw.addBytes(ctx, "prometheus/snapshot/01NEW/chunks/000001", []byte("chunk"))
-	aw.addBytes(ctx, "alertmanager/state/silences", []byte("new silences"))
-	aw.addBytes(ctx, fileSilences, []byte("[]"))
-	if err := aw.finish(ctx, &Manifest{Format: Format}); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	return p
+	ulid, block := testBlock(t)
+	members := snapshotMembers(ulid, block, map[string]string{
+		"alertmanager/state/silences": "new silences",
+		fileSilences:                  "[]",
+	})
+	return writeTestArchive(t, members), ulid
 }
 
 func seedVolumes(t *testing.T, root string) (promDir, amDir string) {
@@ -123,14 +117,15 @@ func TestRestoreCompose(t *testing.T) {
 	srv := amDouble(t)
 	df := ComposeFiles(spec.InvestIQ(spec.Settings{}), docker, "")
 	ep := stack.Endpoints{Backend: stack.Compose, Prometheus: srv.URL, Alertmanager: srv.URL, User: "investiq", Password: "pw"}
-	res, err := Restore(context.Background(), RestoreOptions{Archive: composeArchive(t), Endpoints: ep, Data: df, Stack: df, StageDir: t.TempDir()})
+	archive, ulid := composeArchive(t)
+	res, err := Restore(context.Background(), RestoreOptions{Archive: archive, Endpoints: ep, Data: df, Stack: df, StageDir: t.TempDir(), Trust: testTrust})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Blocks != 1 {
 		t.Errorf("blocks: %d", res.Blocks)
 	}
-	if got := names(t, promDir); !slices.Equal(got, []string{"01NEW"}) {
+	if got := names(t, promDir); !slices.Equal(got, []string{ulid}) {
 		t.Errorf("prometheus volume after restore: %v, want only the restored block", got)
 	}
 	if got, _ := os.ReadFile(filepath.Join(amDir, "silences")); string(got) != "new silences" {
@@ -166,7 +161,8 @@ func TestRestoreComposeRollsBack(t *testing.T) {
 	srv := amDouble(t)
 	df := ComposeFiles(spec.InvestIQ(spec.Settings{}), docker, "")
 	ep := stack.Endpoints{Prometheus: srv.URL, Alertmanager: srv.URL}
-	_, err := Restore(context.Background(), RestoreOptions{Archive: composeArchive(t), Endpoints: ep, Data: df, Stack: df, StageDir: t.TempDir()})
+	archive, _ := composeArchive(t)
+	_, err := Restore(context.Background(), RestoreOptions{Archive: archive, Endpoints: ep, Data: df, Stack: df, StageDir: t.TempDir(), Trust: testTrust})
 	if err == nil || !strings.Contains(err.Error(), "previous data was put back") {
 		t.Fatalf("Restore: %v", err)
 	}

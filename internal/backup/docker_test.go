@@ -84,7 +84,7 @@ func TestBackupThroughDocker(t *testing.T) {
 	var logs bytes.Buffer
 	m, err := Create(context.Background(), Options{
 		Output: archive, Endpoints: ep, Files: ComposeFiles(l.spec, docker, out), ConfigDir: l.monitoring,
-		Secrets: l.env.Values(l.spec), Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Secrets: l.env.Values(l.spec), Log: slog.New(slog.NewTextHandler(&logs, nil)), Key: l.env.BackupKey(),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -170,6 +170,10 @@ func writeYAML(t *testing.T, p string, v any) {
 	}
 }
 
+func (l *liveStack) trust() Trust {
+	return Trust{Key: l.env.BackupKey(), KeySource: l.env.Path}
+}
+
 func (l *liveStack) files() LocalFiles {
 	return LocalFiles{Prometheus: l.layout.PrometheusData(), Alertmanager: l.layout.AlertmanagerData(), Grafana: l.layout.GrafanaData()}
 }
@@ -299,7 +303,7 @@ func TestRoundTrip(t *testing.T) {
 	archive := filepath.Join(l.dir, "backup.tar.gz")
 	m, err := Create(ctx, Options{
 		Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring,
-		Secrets: l.env.Values(l.spec), Log: log,
+		Secrets: l.env.Values(l.spec), Log: log, Key: l.env.BackupKey(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -363,7 +367,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		before := l.counts(t, time.Now(), time.Hour)
 		beforeTree := treeNames(t, filepath.Dir(l.layout.PrometheusData()))
-		_, err = Restore(ctx, RestoreOptions{Archive: bad, Endpoints: l.ep, Data: l.files(), Stack: l})
+		_, err = Restore(ctx, RestoreOptions{Archive: bad, Endpoints: l.ep, Data: l.files(), Stack: l, Trust: l.trust()})
 		if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("restore of a corrupt archive: %v, want ErrCorrupt", err)
 		}
@@ -385,7 +389,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 	})
 
-	res, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l, Log: log})
+	res, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l, Log: log, Trust: l.trust()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,7 +419,7 @@ func TestRoundTrip(t *testing.T) {
 	assertNoSecrets(t, l, archive, logs.String())
 
 	// A second restore finds the silence present and does not duplicate it.
-	if _, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l}); err != nil {
+	if _, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l, Trust: l.trust()}); err != nil {
 		t.Fatal(err)
 	}
 	if got := l.silences(t); !slices.Equal(got, wantSilences) {
@@ -457,7 +461,7 @@ func assertNoSecrets(t *testing.T, l *liveStack, archive, logs string) {
 		t.Fatalf("expected the stack password, its bcrypt hash and the grafana password, got %d values", len(secretValues))
 	}
 	stage := t.TempDir()
-	m, err := Extract(context.Background(), archive, stage)
+	m, err := Extract(context.Background(), archive, stage, l.trust())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +509,7 @@ func TestInterruptedBackupLeavesNothing(t *testing.T) {
 	defer cancel()
 	_, err := Create(ctx, Options{
 		Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring,
-		Progress: func(string, int64) ProgressBar { return cancelOnWrite{cancel} },
+		Progress: func(string, int64) ProgressBar { return cancelOnWrite{cancel} }, Key: l.env.BackupKey(),
 	})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted backup: %v, want context.Canceled", err)
@@ -519,14 +523,14 @@ func TestInterruptedBackupLeavesNothing(t *testing.T) {
 
 	t.Run("a down component fails the backup unless allowed", func(t *testing.T) {
 		l.am.Stop(context.Background())
-		_, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring})
+		_, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring, Key: l.env.BackupKey()})
 		if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "alertmanager") {
 			t.Fatalf("backup with alertmanager down: %v, want ErrPartial naming alertmanager", err)
 		}
 		if entries, _ := os.ReadDir(out); len(entries) != 0 {
 			t.Errorf("failed backup left files: %v", entries)
 		}
-		m, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring, AllowPartial: true})
+		m, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring, AllowPartial: true, Key: l.env.BackupKey()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -536,7 +540,7 @@ func TestInterruptedBackupLeavesNothing(t *testing.T) {
 		if c, _ := m.Component(Prometheus); c.Status != Saved {
 			t.Errorf("prometheus: %+v, want saved", c)
 		}
-		if _, err := Verify(context.Background(), archive); err != nil {
+		if _, err := Verify(context.Background(), archive, l.trust()); err != nil {
 			t.Error(err)
 		}
 	})

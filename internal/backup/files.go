@@ -265,28 +265,13 @@ func (l LocalFiles) Replace(_ context.Context, component, src, stamp string) (*R
 // the image's user. The shell steps run in a throwaway container of the
 // server's own image with the stopped container's volumes.
 func (d DockerFiles) Replace(ctx context.Context, component, src, stamp string) (*Replaced, error) {
-	container, dir := d.Containers[component], d.DataDirs[component]
-	if container == "" || dir == "" {
-		return nil, fmt.Errorf("%s: no container configured", component)
+	r, err := d.replaced(component, stamp)
+	if err != nil {
+		return nil, err
 	}
-	image := d.Images[component]
-	if image == "" {
-		return nil, fmt.Errorf("%s: no image configured", component)
-	}
-	dir = path.Clean(dir)
+	container, dir := d.Containers[component], path.Clean(d.DataDirs[component])
 	aside := path.Join(dir, ".pre-restore-"+stamp)
-	helper := func(ctx context.Context, script string) error {
-		return d.run(ctx, "run", "--rm", "--network", "none", "--volumes-from", container, "--user", "0",
-			"--entrypoint", "sh", image, "-c", script)
-	}
-	r := &Replaced{
-		// Only when the aside copy exists is there anything to put back;
-		// without that guard a failed first step would empty the volume.
-		Rollback: func(ctx context.Context) error {
-			return helper(ctx, fmt.Sprintf(`set -e; [ -d %[2]s ] || exit 0; find %[1]s -mindepth 1 -maxdepth 1 ! -path %[2]s -exec rm -rf {} \;; find %[2]s -mindepth 1 -maxdepth 1 -exec mv {} %[1]s/ \;; rmdir %[2]s`, dir, aside))
-		},
-		Commit: func(ctx context.Context) error { return helper(ctx, "rm -rf "+aside) },
-	}
+	helper := func(ctx context.Context, script string) error { return d.helper(ctx, component, script) }
 	if err := helper(ctx, fmt.Sprintf(`set -e; mkdir %[2]s; find %[1]s -mindepth 1 -maxdepth 1 ! -path %[2]s -exec mv {} %[2]s/ \;`, dir, aside)); err != nil {
 		return r, fmt.Errorf("move the old data aside: %w", err)
 	}
@@ -309,6 +294,35 @@ func (d DockerFiles) Replace(ctx context.Context, component, src, stamp string) 
 		}
 	}
 	return r, nil
+}
+
+// replaced is the Rollback and Commit of a swap with stamp, also for a
+// later run that finds it interrupted (both can run again safely).
+func (d DockerFiles) replaced(component, stamp string) (*Replaced, error) {
+	container, dir := d.Containers[component], d.DataDirs[component]
+	if container == "" || dir == "" {
+		return nil, fmt.Errorf("%s: no container configured", component)
+	}
+	if d.Images[component] == "" {
+		return nil, fmt.Errorf("%s: no image configured", component)
+	}
+	dir = path.Clean(dir)
+	aside := path.Join(dir, ".pre-restore-"+stamp)
+	return &Replaced{
+		// Only when the aside copy exists is there anything to put back;
+		// without that guard a failed first step would empty the volume.
+		Rollback: func(ctx context.Context) error {
+			return d.helper(ctx, component, fmt.Sprintf(`set -e; [ -d %[2]s ] || exit 0; find %[1]s -mindepth 1 -maxdepth 1 ! -path %[2]s -exec rm -rf {} \;; find %[2]s -mindepth 1 -maxdepth 1 -exec mv {} %[1]s/ \;; rmdir %[2]s`, dir, aside))
+		},
+		Commit: func(ctx context.Context) error { return d.helper(ctx, component, "rm -rf "+aside) },
+	}, nil
+}
+
+// helper runs a shell script in a throwaway container of the component's
+// image with its stopped container's volumes.
+func (d DockerFiles) helper(ctx context.Context, component, script string) error {
+	return d.run(ctx, "run", "--rm", "--network", "none", "--volumes-from", d.Containers[component], "--user", "0",
+		"--entrypoint", "sh", d.Images[component], "-c", script)
 }
 
 // Stop and Start make DockerFiles the restore's Stack for the compose

@@ -20,6 +20,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/grafana"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/testhook"
 )
 
 // Stack stops and starts one server of the stack around a restore. The
@@ -44,6 +45,13 @@ type RestoreOptions struct {
 	// Prometheus' data dir), so putting blocks in place is a rename.
 	StageDir string
 	Stack    Stack
+	// Trust authenticates the archive (its key, or --allow-unsigned).
+	Trust Trust
+	// Verified says the caller ran Preflight on the archive just before
+	// (to show it before asking): Restore then skips that full read. It
+	// still checks the signature, the space and every member as it
+	// unpacks them.
+	Verified bool
 	// ReadyTimeout bounds the wait for each server after its start.
 	ReadyTimeout time.Duration
 	Log          *slog.Logger
@@ -63,8 +71,42 @@ type RestoreResult struct {
 	AlertmanagerState bool
 }
 
-// Restore puts an archive back. It verifies and unpacks the whole archive
-// before touching anything, so an archive that fails verification changes
+// stageParent is where the archive is unpacked: StageDir, or beside
+// the local Prometheus data dir (so putting blocks in place is a rename).
+func (o RestoreOptions) stageParent() (string, error) {
+	if o.StageDir != "" {
+		return o.StageDir, nil
+	}
+	lf, ok := o.Data.(LocalFiles)
+	if !ok || lf[Prometheus] == "" {
+		return "", errors.New("restore: no staging directory")
+	}
+	return filepath.Dir(lf[Prometheus]), nil
+}
+
+// Preflight is everything Restore checks before it writes a byte: the
+// manifest's signature, that the archive's total fits in the free space
+// where it will be unpacked (refused with the numbers otherwise), and,
+// reading the whole archive without writing anything, its structure and
+// checksums, with decompression bounded by the manifest's total.
+func Preflight(ctx context.Context, o RestoreOptions) (*Manifest, error) {
+	m, err := Inspect(ctx, o.Archive, o.Trust)
+	if err != nil {
+		return nil, err
+	}
+	stage, err := o.stageParent()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSpace(stage, m); err != nil {
+		return nil, err
+	}
+	return Verify(ctx, o.Archive, o.Trust)
+}
+
+// Restore puts an archive back. It authenticates, checks the free space,
+// verifies and unpacks the whole archive and opens the snapshot's blocks
+// before touching anything, so an archive that fails any of that changes
 // nothing. Then it stops Prometheus and Alertmanager, moves their data
 // directories aside, puts the snapshot's blocks into an empty Prometheus
 // data dir and the state files into Alertmanager's, starts both, waits
@@ -83,25 +125,26 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		o.ReadyTimeout = 2 * time.Minute
 	}
 	res := &RestoreResult{}
-	m, err := Verify(ctx, o.Archive)
-	if err != nil {
-		return nil, err
-	}
-	res.Manifest = m
-	hasProm, hasAM := m.Has(dirSnapshot), m.Has(fileSilences) || m.Has(dirAMState)
-	if c, ok := m.Component(Prometheus); ok && c.Status == Saved && !hasProm {
-		hasProm = true // an empty snapshot restores to an empty TSDB
-	}
 	if o.Data == nil || o.Stack == nil {
 		return nil, errors.New("restore: no data directories or stack to restore into")
 	}
-	stageParent := o.StageDir
-	if stageParent == "" {
-		lf, ok := o.Data.(LocalFiles)
-		if !ok || lf[Prometheus] == "" {
-			return nil, errors.New("restore: no staging directory")
+	stageParent, err := o.stageParent()
+	if err != nil {
+		return nil, err
+	}
+	// Every error until the servers are stopped leaves things as they
+	// were; say so.
+	unchanged := func(err error) error { return fmt.Errorf("%w\nnothing was changed", err) }
+	if o.Verified {
+		m, err := Inspect(ctx, o.Archive, o.Trust)
+		if err != nil {
+			return nil, unchanged(err)
 		}
-		stageParent = filepath.Dir(lf[Prometheus])
+		if err := checkSpace(stageParent, m); err != nil {
+			return nil, unchanged(err)
+		}
+	} else if _, err := Preflight(ctx, o); err != nil {
+		return nil, unchanged(err)
 	}
 	if err := os.MkdirAll(stageParent, 0o700); err != nil {
 		return nil, err
@@ -111,8 +154,23 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(stage)
-	if _, err := Extract(ctx, o.Archive, stage); err != nil {
-		return nil, err
+	m, err := Extract(ctx, o.Archive, stage, o.Trust)
+	if err != nil {
+		return nil, unchanged(err)
+	}
+	res.Manifest = m
+	hasProm, hasAM := m.Has(dirSnapshot), m.Has(fileSilences) || m.Has(dirAMState)
+	c, ok := m.Component(Prometheus)
+	promEmpty := ok && c.Status == Saved && !hasProm && c.Samples == 0 && c.Series == 0
+	if promEmpty {
+		hasProm = true // an empty snapshot restores to an empty TSDB
+	}
+	if hasProm {
+		// Before anything stops: a snapshot that would not load must not
+		// replace a TSDB that does.
+		if _, err := checkSnapshot(ctx, filepath.Join(stage, filepath.FromSlash(dirSnapshot)), promEmpty); err != nil {
+			return nil, unchanged(err)
+		}
 	}
 	var sils ammodels.GettableSilences
 	if m.Has(fileSilences) {
@@ -133,7 +191,7 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if m.Has(dirAMState) {
 		swaps = append(swaps, &swap{component: Alertmanager, from: filepath.Join(stage, filepath.FromSlash(dirAMState))})
 	}
-	if err := restoreData(ctx, o, swaps, stamp); err != nil {
+	if err := restoreData(ctx, o, swaps, stamp, stageParent); err != nil {
 		return nil, err
 	}
 	res.PrometheusRestore = hasProm
@@ -144,17 +202,31 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 		}
 	}
 
+	// The restored servers are ready: from here on the restore is done,
+	// whatever happens, and the old data goes.
+	commit := func() {
+		for _, s := range swaps {
+			if err := s.r.Commit(context.WithoutCancel(ctx)); err != nil {
+				res.Notes = append(res.Notes, fmt.Sprintf("could not remove the old %s data: %v", s.component, err))
+				return // the journal stays: the next run finishes it
+			}
+		}
+		if len(swaps) > 0 {
+			os.Remove(journalPath(stageParent))
+		}
+	}
+	if err := testhook.Pause(ctx, "restore:ready"); err != nil {
+		commit()
+		return res, fmt.Errorf("restore: interrupted after the data was restored and the servers were ready (kept); silences and Grafana were not re-imported: %w", err)
+	}
 	if hasAM {
 		if err := recreateSilences(ctx, o, sils, res); err != nil {
 			// The data is back; only silences are missing. Keep it.
+			commit()
 			return res, fmt.Errorf("restore: data restored, but re-creating silences failed: %w", err)
 		}
 	}
-	for _, s := range swaps {
-		if err := s.r.Commit(context.WithoutCancel(ctx)); err != nil {
-			res.Notes = append(res.Notes, fmt.Sprintf("could not remove the old %s data: %v", s.component, err))
-		}
-	}
+	commit()
 
 	if m.Has("grafana") && (m.Has(fileFolders) || m.Has(dirDashboards) || m.Has(fileDatasrc)) {
 		ir, err := restoreGrafana(ctx, o, stage)
@@ -175,10 +247,19 @@ type swap struct {
 }
 
 // restoreData stops the servers, swaps their data directories and starts
-// them again, undoing everything when a step fails.
-func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp string) (err error) {
+// them again, undoing everything when a step fails or ctx is cancelled (a
+// signal). A journal in stageParent records the phase, for the next run
+// should this process be killed outright (see Recover).
+func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp, stageParent string) (err error) {
 	if len(swaps) == 0 {
 		return nil
+	}
+	j := Journal{Stamp: stamp, Archive: o.Archive, Started: o.Now().UTC(), Phase: phaseSwapping}
+	for _, s := range swaps {
+		j.Components = append(j.Components, s.component)
+	}
+	if err := writeJournal(stageParent, j); err != nil {
+		return fmt.Errorf("restore journal: %w\nnothing was changed", err)
 	}
 	var stopped []string
 	defer func() {
@@ -208,8 +289,10 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp str
 			}
 		}
 		if len(rerrs) > 0 {
+			// The journal stays: the next restore or up tries again.
 			err = fmt.Errorf("%w; rolling back also failed: %v", err, errors.Join(rerrs...))
 		} else {
+			os.Remove(journalPath(stageParent))
 			err = fmt.Errorf("%w (the previous data was put back and the servers started again)", err)
 		}
 	}()
@@ -220,12 +303,27 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp str
 			return fmt.Errorf("stop %s: %w", s.component, err)
 		}
 	}
-	for _, s := range swaps {
+	if err := testhook.Pause(ctx, "restore:stopped"); err != nil {
+		return err
+	}
+	for i, s := range swaps {
 		r, err := o.Data.Replace(ctx, s.component, s.from, stamp)
 		s.r = r
 		if err != nil {
 			return fmt.Errorf("replace the %s data: %w", s.component, err)
 		}
+		if i == 0 {
+			if err := testhook.Pause(ctx, "restore:swapping"); err != nil {
+				return err
+			}
+		}
+	}
+	j.Phase = phaseSwapped
+	if err := writeJournal(stageParent, j); err != nil {
+		return err
+	}
+	if err := testhook.Pause(ctx, "restore:swapped"); err != nil {
+		return err
 	}
 	for _, s := range swaps {
 		o.Log.Info("starting", "component", s.component)
@@ -243,7 +341,8 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp str
 			return fmt.Errorf("start %s after the restore: %w", s.component, err)
 		}
 	}
-	return nil
+	j.Phase = phaseReady
+	return writeJournal(stageParent, j)
 }
 
 // recreateSilences posts every archived silence that has not expired and

@@ -36,10 +36,10 @@ func (f *flakyStack) Start(_ context.Context, c string) error {
 // previous data dir is put back, the server started on it again, and no
 // staging or aside directory stays behind.
 func TestRestoreRollsBack(t *testing.T) {
-	archive := writeTestArchive(t, map[string]string{
-		"prometheus/snapshot/01ABC/meta.json": `{"ulid":"01ABC"}`,
-		"config/prometheus/prometheus.yml":    "global: {}\n",
-	})
+	ulid, block := testBlock(t)
+	archive := writeTestArchive(t, snapshotMembers(ulid, block, map[string]string{
+		"config/prometheus/prometheus.yml": "global: {}\n",
+	}))
 	data := filepath.Join(t.TempDir(), "data")
 	prom := filepath.Join(data, "prometheus")
 	if err := os.MkdirAll(filepath.Join(prom, "01OLD"), 0o700); err != nil {
@@ -49,7 +49,7 @@ func TestRestoreRollsBack(t *testing.T) {
 	st := &flakyStack{failOnce: map[string]bool{Prometheus: true}}
 	_, err := Restore(context.Background(), RestoreOptions{
 		Archive: archive, Data: LocalFiles{Prometheus: prom, Alertmanager: filepath.Join(data, "alertmanager")},
-		Endpoints: stack.Endpoints{Prometheus: "http://127.0.0.1:1", Alertmanager: "http://127.0.0.1:1"}, Stack: st,
+		Endpoints: stack.Endpoints{Prometheus: "http://127.0.0.1:1", Alertmanager: "http://127.0.0.1:1"}, Stack: st, Trust: testTrust,
 	})
 	if err == nil || !strings.Contains(err.Error(), "port 9090 in use") || !strings.Contains(err.Error(), "previous data was put back") {
 		t.Fatalf("Restore: %v", err)
@@ -57,7 +57,7 @@ func TestRestoreRollsBack(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(prom, "01OLD", "meta.json")); string(got) != "old" {
 		t.Error("the previous data is not back")
 	}
-	if _, err := os.Stat(filepath.Join(prom, "01ABC")); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(prom, ulid)); !os.IsNotExist(err) {
 		t.Error("the restored block stayed after the rollback")
 	}
 	entries, _ := os.ReadDir(data)

@@ -13,6 +13,7 @@ import (
 	"github.com/investiq/investiq-mon/internal/backup"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
 type backupOptions struct {
@@ -37,8 +38,11 @@ func newCmdBackup(f *Factory, runF func(*backupOptions) error) *cobra.Command {
     fields excluded) and grafana.db where reachable;
   - the generated config in --dir, without .env and without secrets.
 
-A manifest inside records what was saved, component versions, the time and
-the sha256 of every member; it never holds a secret. The archive (mode 0600:
+A manifest, the archive's first member, records what was saved, component
+versions, the time and the size and sha256 of every member; it never holds a
+secret. It is signed (HMAC-SHA256) with INVESTIQ_BACKUP_KEY from --dir/.env,
+which restore and backup verify check: keep a copy of that key apart from the
+backups, a restore on another machine needs it. The archive (mode 0600:
 grafana.db holds password hashes) is written to a temporary file and renamed
 when complete, so a failed or interrupted backup leaves no file behind.
 
@@ -71,6 +75,11 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	if err != nil {
 		return err
 	}
+	if added, err := env.EnsureBackupKey(s); err != nil {
+		return err
+	} else if added {
+		fmt.Fprintf(f.IO.ErrOut, "added %s to %s: it signs this and every later backup; a restore on another machine needs it (keep a copy apart from the backups)\n", secrets.BackupKeyEnv, env.Path)
+	}
 	out := opts.Output
 	if out == "" {
 		out = "investiq-backup-" + now().UTC().Format("20060102T150405Z") + ".tar.gz"
@@ -96,7 +105,7 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	}
 	m, err := backup.Create(cmd.Context(), backup.Options{
 		Output: out, Endpoints: ep, Files: files, ConfigDir: opts.Dir,
-		Secrets: env.Values(s), AllowPartial: opts.AllowPartial, Log: f.Log, Progress: progress, Now: now,
+		Secrets: env.Values(s), Key: env.BackupKey(), AllowPartial: opts.AllowPartial, Log: f.Log, Progress: progress, Now: now,
 	})
 	if err != nil {
 		return err
@@ -106,24 +115,26 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	if fi, err := os.Stat(out); err == nil {
 		size = fi.Size()
 	}
-	fmt.Fprintf(f.IO.ErrOut, "wrote %s: %d files, %d bytes\n", out, len(m.Files), size)
+	fmt.Fprintf(f.IO.ErrOut, "wrote %s: %d files, %d bytes, signed with key %s\n", out, len(m.Files), size, backup.KeyID(env.BackupKey()))
 	fmt.Fprintln(f.IO.Out, out)
 	return nil
 }
 
-// writeComponents prints one line per component of a manifest.
+// writeComponents prints one line per component of a manifest. Every
+// string in it comes from the archive and is escaped: a manifest could
+// otherwise rewrite the screen above restore's question.
 func writeComponents(w io.Writer, m *backup.Manifest) {
 	for _, c := range m.Components {
-		line := fmt.Sprintf("  %-12s %-8s", c.Name, c.Status)
+		line := fmt.Sprintf("  %-12s %-8s", textsafe.Line(c.Name), textsafe.Line(c.Status))
 		if c.Version != "" {
-			line += " version " + c.Version
+			line += " version " + textsafe.Line(c.Version)
 		}
 		if c.MinTime != nil && c.MaxTime != nil {
 			line += fmt.Sprintf(", samples %s .. %s (%d series, %d samples)", c.MinTime.Format("2006-01-02T15:04:05Z"), c.MaxTime.Format("2006-01-02T15:04:05Z"), c.Series, c.Samples)
 		}
 		fmt.Fprintln(w, line)
 		for _, n := range c.Notes {
-			fmt.Fprintln(w, "               "+n)
+			fmt.Fprintln(w, "               "+textsafe.Line(n))
 		}
 	}
 }
@@ -131,31 +142,47 @@ func writeComponents(w io.Writer, m *backup.Manifest) {
 type backupVerifyOptions struct {
 	f    *Factory
 	File string
+	Dir  string
+	trustFlags
 }
 
 func newCmdBackupVerify(f *Factory, runF func(*backupVerifyOptions) error) *cobra.Command {
 	opts := &backupVerifyOptions{f: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "verify FILE",
-		Short: "Check an archive's structure and every checksum",
-		Long: `Read the whole archive and check it: a sound gzip stream, only regular
-files with safe names, a manifest of a known format, and every member present
-with the size and sha256 the manifest records. Exits 1 naming every problem.`,
+		Short: "Check an archive's signature, structure and every checksum",
+		Long: `Read the whole archive and check it: a sound gzip stream, a manifest first
+and signed with the backup key (INVESTIQ_BACKUP_KEY in --dir/.env, or
+--key-file), only regular files with safe names, and every member listed in
+the manifest with the size and sha256 it records, and nothing else.
+Decompression stops as soon as the archive holds more than its manifest
+lists. Exits 1 naming the problem.
+
+--allow-unsigned checks an unsigned archive (or one signed with another
+key) for structure and checksums only, and says so.`,
 		Args: argsError(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.File = args[0]
 			if runF != nil {
 				return runF(opts)
 			}
-			m, err := backup.Verify(cmd.Context(), opts.File)
+			trust, err := opts.trust(opts.Dir)
+			if err != nil {
+				return err
+			}
+			m, err := backup.Verify(cmd.Context(), opts.File, trust)
 			if err != nil {
 				return Exit(ExitError, err)
 			}
-			fmt.Fprintf(f.IO.Out, "%s: ok, %d files, created %s by %s (backend %s)\n", opts.File, len(m.Files), m.Created.Format("2006-01-02T15:04:05Z"), m.Tool, orDash(m.Backend))
+			warnUnsigned(f.IO.ErrOut, m)
+			fmt.Fprintf(f.IO.Out, "%s: ok, %d files, %s, created %s by %s (backend %s)\n", opts.File, len(m.Files), authLine(m), m.Created.Format("2006-01-02T15:04:05Z"), textsafe.Line(m.Tool), textsafe.Line(orDash(m.Backend)))
 			writeComponents(f.IO.Out, m)
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack, whose .env holds the backup key")
+	opts.addFlags(cmd.Flags())
+	return cmd
 }
 
 func orDash(s string) string {

@@ -200,7 +200,7 @@ func TestBackupRestoreCLI(t *testing.T) {
 	if strings.TrimSpace(out) != archive {
 		t.Errorf("backup stdout: %q, want the archive path", out)
 	}
-	if code, out := b.cli("backup", "verify", archive); code != 0 || !strings.Contains(out, "ok") {
+	if code, out := b.cli("backup", "verify", archive, "--dir", b.dir); code != 0 || !strings.Contains(out, "ok") {
 		t.Fatalf("backup verify: exit %d\n%s\n%s", code, out, b.stderr)
 	}
 
@@ -234,7 +234,7 @@ func TestBackupRestoreCLI(t *testing.T) {
 
 	// Leak check (issue 8): no secret in any CLI message of the run, nor
 	// in the manifest (printed by verify), nor in the state dir's record.
-	_, verifyOut := b.cli("backup", "verify", archive)
+	_, verifyOut := b.cli("backup", "verify", archive, "--dir", b.dir)
 	stateJSON, _ := os.ReadFile(filepath.Join(b.state, "state.json"))
 	for _, s := range env.Values(e2eSpec(spec.Settings{})) {
 		for what, text := range map[string]string{"CLI output": b.stderr.String() + verifyOut, "state.json": string(stateJSON)} {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/investiq/investiq-mon/internal/expocheck"
+	"github.com/investiq/investiq-mon/internal/textsafe"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -70,7 +71,8 @@ func checkMetricsRun(cmd *cobra.Command, opts *checkMetricsOptions) error {
 	rep := expocheck.Check(s, opts.Job, fams)
 	rep.Source = opts.Source
 	for _, p := range rep.Problems {
-		fmt.Fprintln(io.Out, p)
+		// Names, help texts and label values come from the exposition.
+		fmt.Fprintln(io.Out, textsafe.Line(fmt.Sprint(p)))
 	}
 	declared := slices.IndexFunc(s.Metrics, func(m spec.Metric) bool { return m.Job == opts.Job }) >= 0
 	switch {

@@ -7,9 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/backup"
 	"github.com/investiq/investiq-mon/internal/doctor"
 	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/spec"
 )
 
 type doctorOptions struct {
@@ -118,6 +120,9 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 		Spec: s, Dir: opts.Dir, APIURL: apiURL, Endpoints: ep, EndpointsErr: epErr, Timeout: opts.Timeout,
 		SpecFlags: opts.specFlags,
 	})
+	if r, ok := interruptedRestore(opts.stackLocation, s, ep); ok {
+		results = append(results, r)
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(io.Out)
 		enc.SetIndent("", "  ")
@@ -131,4 +136,28 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 		return Exit(ExitError, nil)
 	}
 	return nil
+}
+
+// interruptedRestore is a failing check when a restore was killed
+// halfway: doctor only reports it; restore and up repair it.
+func interruptedRestore(sl stackLocation, s *spec.Spec, ep stack.Endpoints) (doctor.Result, bool) {
+	if _, err := sl.layout().LoadState(); err != nil {
+		return doctor.Result{}, false
+	}
+	ro, err := restoreTarget(sl, s, ep, 0)
+	if err != nil {
+		return doctor.Result{}, false
+	}
+	r := doctor.Result{Check: "restore", Title: "No restore was left half done", Status: doctor.Fail}
+	j, err := backup.Interrupted(ro)
+	switch {
+	case err != nil:
+		r.Summary = err.Error()
+	case j == nil:
+		return doctor.Result{}, false
+	default:
+		r.Summary = j.Describe()
+	}
+	r.Fix = "run `investiq-mon up` (or the restore again): it finishes or rolls back the interrupted restore first, and says which"
+	return r, true
 }

@@ -199,8 +199,8 @@ func newGrafanaPassword(opts *resetPasswordOptions, in io.Reader) (string, error
 		return "", fmt.Errorf("%w: --password-stdin: stdin held no password", errUsage)
 	case len(pw) < minPasswordLen:
 		return "", fmt.Errorf("%w: --password-stdin: the password is shorter than %d characters", errUsage, minPasswordLen)
-	case strings.ContainsAny(pw, "'\r\n"):
-		return "", fmt.Errorf("%w: --password-stdin: %v", errUsage, secrets.ErrUnstorable)
+	case secrets.CheckValue(pw) != nil:
+		return "", fmt.Errorf("%w: --password-stdin: %v", errUsage, secrets.CheckValue(pw))
 	}
 	return pw, nil
 }

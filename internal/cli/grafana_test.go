@@ -123,7 +123,7 @@ func TestResetPasswordRefusals(t *testing.T) {
 		}, wantCode: 1, wantErr: "wait a few minutes"},
 		{name: "a short password on stdin is refused", stdin: "short\n", args: []string{"--password-stdin"}, wantCode: 2, wantErr: "shorter than 12"},
 		{name: "empty stdin is refused", stdin: "", args: []string{"--password-stdin"}, wantCode: 2, wantErr: "stdin held no password"},
-		{name: "a password .env cannot hold is refused", stdin: "it's-a-long-password\n", args: []string{"--password-stdin"}, wantCode: 2, wantErr: "single quote"},
+		{name: "a password .env cannot hold is refused", stdin: "a-long-pass\rword\n", args: []string{"--password-stdin"}, wantCode: 2, wantErr: "line break"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

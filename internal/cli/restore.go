@@ -15,6 +15,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/backup"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
 type restoreOptions struct {
@@ -22,6 +23,7 @@ type restoreOptions struct {
 	File string
 	Yes  bool
 	stackLocation
+	trustFlags
 	Timeout time.Duration
 }
 
@@ -32,8 +34,12 @@ func newCmdRestore(f *Factory, runF func(*restoreOptions) error) *cobra.Command 
 		Short: "Put a backup archive back into the running stack",
 		Long: `Restore an archive written by ` + "`investiq-mon backup`" + `.
 
-The archive is verified and unpacked first; one that fails verification is
-refused and nothing changes. Then, after asking (or with --yes), restore
+The archive must be signed with the backup key (INVESTIQ_BACKUP_KEY in
+--dir/.env, or --key-file; --allow-unsigned overrides, loudly). Before
+anything changes, restore checks that the archive fits in the free space
+where it unpacks, verifies it (decompression is bounded by its manifest),
+unpacks it and opens every block of the Prometheus snapshot read-only; an
+archive that fails any of that is refused and nothing changes. Then, after asking (or with --yes), restore
 stops Prometheus and Alertmanager, moves their data directories aside, puts
 the snapshot's blocks into an empty Prometheus data dir and the state files
 into Alertmanager's, starts both, waits until they are ready and re-creates
@@ -64,7 +70,8 @@ Without a terminal to ask on, restore needs --yes.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before stopping the stack and replacing its data")
-	opts.addFlags(fl)
+	opts.stackLocation.addFlags(fl)
+	opts.trustFlags.addFlags(fl)
 	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long each server gets to be ready after its start")
 	return cmd
 }
@@ -80,34 +87,34 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 	if !opts.Yes && !inputIsTerminal(f.IO.In) {
 		return Exit(ExitUsage, errors.New("restore replaces the stack's data: run it on a terminal to be asked, or pass --yes"))
 	}
-	m, err := backup.Verify(ctx, opts.File)
-	if err != nil {
-		return Exit(ExitError, fmt.Errorf("%w\nnothing was changed", err))
-	}
 	// Like status, a stack without a state file is the compose stack on
 	// the spec's published ports.
 	s, ep, err := opts.endpoints(f)
 	if err != nil {
 		return err
 	}
-	l := opts.layout()
-	var data backup.DataDirs
-	var srv backup.Stack
-	stage := ""
-	switch ep.Backend {
-	case stack.Local:
-		if _, err := l.LoadState(); err != nil {
-			return fmt.Errorf("no local stack recorded in %s: start it with `investiq-mon up --backend local` first; nothing was changed", l.StateFile())
-		}
-		data = backup.LocalFiles{backup.Prometheus: l.PrometheusData(), backup.Alertmanager: l.AlertmanagerData()}
-		srv = localStack{l, opts.Timeout}
-	case stack.Compose:
-		df := backup.ComposeFiles(s, "", "")
-		data, srv, stage = df, df, l.Root
-	default:
-		return fmt.Errorf("unknown backend %q in %s; nothing was changed", ep.Backend, l.StateFile())
+	trust, err := opts.trust(opts.Dir)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(f.IO.ErrOut, "%s: verified, %d files, created %s\n", opts.File, len(m.Files), m.Created.Format("2006-01-02T15:04:05Z"))
+	l := opts.layout()
+	ro, err := restoreTarget(opts.stackLocation, s, ep, opts.Timeout)
+	if err != nil {
+		return err
+	}
+	ro.Archive, ro.Trust, ro.Log = opts.File, trust, f.Log
+	// A restore killed halfway is finished or rolled back first.
+	if err := recoverRestore(ctx, f.IO.ErrOut, opts.stackLocation, f, opts.Timeout); err != nil {
+		return err
+	}
+	// Signature, free space, and the whole archive read (writing
+	// nothing) before the question: what is shown is what was checked.
+	m, err := backup.Preflight(ctx, ro)
+	if err != nil {
+		return Exit(ExitError, fmt.Errorf("%w\nnothing was changed", err))
+	}
+	warnUnsigned(f.IO.ErrOut, m)
+	fmt.Fprintf(f.IO.ErrOut, "%s: verified, %d files, %s, created %s\n", opts.File, len(m.Files), authLine(m), m.Created.Format("2006-01-02T15:04:05Z"))
 	writeComponents(f.IO.ErrOut, m)
 	if !opts.Yes {
 		ok, err := confirm(f.IO.In, f.IO.ErrOut, fmt.Sprintf("This stops Prometheus and Alertmanager and replaces their data under %s with this backup. Continue? [y/N] ", l.Root))
@@ -118,10 +125,8 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 			return Exit(ExitError, errNotConfirmed)
 		}
 	}
-	res, err := backup.Restore(ctx, backup.RestoreOptions{
-		Archive: opts.File, Endpoints: ep,
-		Data: data, StageDir: stage, Stack: srv, ReadyTimeout: opts.Timeout, Log: f.Log,
-	})
+	ro.Verified = true
+	res, err := backup.Restore(ctx, ro)
 	if res != nil {
 		if res.PrometheusRestore {
 			fmt.Fprintf(f.IO.ErrOut, "prometheus: %d blocks restored\n", res.Blocks)
@@ -131,11 +136,11 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 		if g := res.Grafana; g != nil {
 			fmt.Fprintf(f.IO.ErrOut, "grafana: %d dashboards, %d folders, %d datasources imported\n", len(g.Dashboards), len(g.Folders), len(g.Datasources))
 			for _, sk := range g.Skipped {
-				fmt.Fprintln(f.IO.ErrOut, "  skipped "+sk)
+				fmt.Fprintln(f.IO.ErrOut, "  skipped "+textsafe.Line(sk))
 			}
 		}
 		for _, n := range res.Notes {
-			fmt.Fprintln(f.IO.ErrOut, "note: "+n)
+			fmt.Fprintln(f.IO.ErrOut, "note: "+textsafe.Line(n))
 		}
 	}
 	if err != nil {

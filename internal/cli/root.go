@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/investiq/investiq-mon/internal/textsafe"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -109,11 +110,13 @@ func Main(ctx context.Context, args []string, f *Factory) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(f.IO.ErrOut, "error:", ee.Err)
+			fmt.Fprintln(f.IO.ErrOut, "error:", textsafe.Text(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	fmt.Fprintln(f.IO.ErrOut, "error:", err)
+	// Errors quote servers, archives and files: escape what could
+	// drive the terminal.
+	fmt.Fprintln(f.IO.ErrOut, "error:", textsafe.Text(err.Error()))
 	// cobra has no typed error for an unknown subcommand; its message is
 	// stable across releases.
 	if errors.Is(err, errUsage) || strings.HasPrefix(err.Error(), "unknown command ") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
 type statusOptions struct {
@@ -76,11 +77,16 @@ func statusRun(cmd *cobra.Command, opts *statusOptions) error {
 			return err
 		}
 	} else {
-		writeStatus(f.IO.Out, f.IO.Terminal, r, stack.Dependencies(s))
+		// Targets' errors, rule errors, labels and versions come from the
+		// servers: escape them before they reach the terminal. (JSON
+		// escapes them itself.)
+		printable := *r
+		textsafe.Deep(&printable)
+		writeStatus(f.IO.Out, f.IO.Terminal, &printable, stack.Dependencies(s))
 	}
 	for _, c := range r.Components {
 		if !c.Up && c.Name != stack.Grafana {
-			return Exit(ExitError, fmt.Errorf("%s is down at %s", c.Name, c.URL))
+			return Exit(ExitError, fmt.Errorf("%s is down at %s", c.Name, textsafe.Line(c.URL)))
 		}
 	}
 	return nil

@@ -88,6 +88,11 @@ admin password of admin unless --insecure-dev.`,
 
 func upRun(cmd *cobra.Command, opts *upOptions) error {
 	f := opts.f
+	// A restore killed halfway is finished or rolled back before any
+	// server starts on half-swapped data.
+	if err := recoverRestore(cmd.Context(), f.IO.ErrOut, opts.stackLocation, f, opts.Timeout); err != nil {
+		return err
+	}
 	_, err := stack.Up(cmd.Context(), stack.Options{
 		Backend:          opts.Backend,
 		Settings:         f.Settings,

@@ -129,6 +129,9 @@ func (d *doctor) api(ctx context.Context) Result {
 	fams, err := expocheck.Fetch(ctx, &http.Client{Timeout: d.o.Timeout}, d.o.APIURL)
 	if err != nil {
 		r.Status, r.Summary = Fail, err.Error()
+		if stack.TimedOut(err) {
+			r.Summary = fmt.Sprintf("%s %s", d.o.APIURL, stack.Explain(err, d.o.Timeout))
+		}
 		r.Fix = "start the InvestIQ API, or `investiq-mon simulate` for a stand-in; if it listens elsewhere, pass --api-url http://HOST:PORT/metrics"
 		return r
 	}
@@ -168,10 +171,9 @@ func (d *doctor) prometheus(ctx context.Context) (v1.API, error) {
 	}
 	api := v1.NewAPI(c)
 	if _, err := api.Buildinfo(ctx); err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // its message repeats the URL
-		}
+		// Explain drops the URL the message repeats, and says what a
+		// timeout means.
+		err = stack.Explain(err, d.o.Timeout)
 		//lint:ignore ST1005 the error is the first sentence of a check's report, which names the server
 		return nil, fmt.Errorf("Prometheus at %s: %w", d.o.Endpoints.Prometheus, err)
 	}
@@ -199,7 +201,7 @@ func (d *doctor) targets(ctx context.Context, api v1.API) Result {
 	r := Result{Check: CheckTargets, Title: "Prometheus scrapes every target"}
 	res, err := api.Targets(ctx)
 	if err != nil {
-		return d.promDown(CheckTargets, r.Title, fmt.Errorf("GET /api/v1/targets: %w", err))
+		return d.promDown(CheckTargets, r.Title, fmt.Errorf("GET /api/v1/targets: %w", stack.Explain(err, d.o.Timeout)))
 	}
 	var fixes []string
 	total, down := 0, 0
@@ -265,14 +267,14 @@ func (d *doctor) rules(ctx context.Context, api v1.API) Result {
 	r := Result{Check: CheckRules, Title: titleRules}
 	rt, err := api.Runtimeinfo(ctx)
 	if err != nil {
-		return d.promDown(CheckRules, r.Title, fmt.Errorf("GET /api/v1/status/runtimeinfo: %w", err))
+		return d.promDown(CheckRules, r.Title, fmt.Errorf("GET /api/v1/status/runtimeinfo: %w", stack.Explain(err, d.o.Timeout)))
 	}
 	if !rt.ReloadConfigSuccess {
 		r.Details = append(r.Details, fmt.Sprintf("the last configuration reload failed (%s): Prometheus keeps running the configuration and rules it had before", rt.LastConfigTime.UTC().Format(time.RFC3339)))
 	}
 	res, err := api.Rules(ctx, nil)
 	if err != nil {
-		return d.promDown(CheckRules, r.Title, fmt.Errorf("GET /api/v1/rules: %w", err))
+		return d.promDown(CheckRules, r.Title, fmt.Errorf("GET /api/v1/rules: %w", stack.Explain(err, d.o.Timeout)))
 	}
 	loaded := map[string]bool{}
 	n := 0
@@ -312,7 +314,7 @@ func (d *doctor) alertmanager(ctx context.Context, api v1.API) Result {
 	r := Result{Check: CheckAlertmanager, Title: titleAlertmanager, Status: Fail}
 	res, err := api.AlertManagers(ctx)
 	if err != nil {
-		return d.promDown(CheckAlertmanager, r.Title, fmt.Errorf("GET /api/v1/alertmanagers: %w", err))
+		return d.promDown(CheckAlertmanager, r.Title, fmt.Errorf("GET /api/v1/alertmanagers: %w", stack.Explain(err, d.o.Timeout)))
 	}
 	if len(res.Active) == 0 {
 		r.Summary = "Prometheus has no active Alertmanager: alerts fire but reach nobody"
@@ -329,7 +331,7 @@ func (d *doctor) alertmanager(ctx context.Context, api v1.API) Result {
 	// it answers, so ask Alertmanager itself.
 	amURL := strings.TrimSuffix(d.o.Endpoints.Alertmanager, "/")
 	if err := stack.Ready(ctx, d.auth, amURL+"/-/ready"); err != nil {
-		r.Summary = sends + ", but Alertmanager does not answer: " + err.Error()
+		r.Summary = sends + ", but Alertmanager does not answer: " + stack.Explain(err, d.o.Timeout).Error()
 		r.Fix = "start the stack with `investiq-mon up`; its log says why Alertmanager stopped (`investiq-mon status`); if it listens elsewhere, pass --alertmanager-url"
 		if unauthorized(err) {
 			r.Fix = "Alertmanager refused the stack's credentials: run `investiq-mon up` so it loads the web config of " + d.o.Dir + "/.env"

@@ -3,9 +3,12 @@ package doctor
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+
+	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
 var (
@@ -16,8 +19,12 @@ var (
 
 // Write prints the results as a person reads them: one line per check
 // with its verdict, the details indented below, and the fix. Colour only
-// when color is set (a terminal).
+// when color is set (a terminal). Summaries and details quote what the
+// servers and the API answered, so every control character in them is
+// escaped first.
 func Write(w io.Writer, results []Result, color bool) {
+	results = slices.Clone(results)
+	textsafe.Deep(&results)
 	for _, r := range results {
 		verdict := strings.ToUpper(string(r.Status))
 		if color {

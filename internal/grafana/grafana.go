@@ -42,6 +42,11 @@ var (
 	ErrNotFound = errors.New("not found in grafana (404)")
 )
 
+// RequestTimeout bounds each request to Grafana; it is the stack's
+// per-request timeout (stack.RequestTimeout, which this package does not
+// import; a test keeps them equal).
+const RequestTimeout = 10 * time.Second
+
 // Client talks to one Grafana as one user.
 type Client struct {
 	api *goapi.GrafanaHTTPAPI
@@ -59,7 +64,7 @@ func New(baseURL, user, password string) (*Client, error) {
 		return nil, fmt.Errorf("grafana URL %q: want http(s)://host:port", baseURL)
 	}
 	base := strings.TrimSuffix(u.Path, "/") + "/api"
-	rt := httptransport.NewWithClient(u.Host, base, []string{u.Scheme}, &http.Client{Timeout: 30 * time.Second})
+	rt := httptransport.NewWithClient(u.Host, base, []string{u.Scheme}, &http.Client{Timeout: RequestTimeout})
 	rt.DefaultAuthentication = httptransport.BasicAuth(user, password)
 	// Dashboards are arbitrary JSON; decode numbers as float64 like
 	// encoding/json, not as json.Number, so they round-trip unchanged.
@@ -297,7 +302,10 @@ func (c *Client) wrap(what string, err error) error {
 	}
 	var ne net.Error
 	var oe *net.OpError
-	if errors.As(err, &oe) || (errors.As(err, &ne) && ne.Timeout()) {
+	if (errors.As(err, &ne) && ne.Timeout()) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s%w at %s: did not answer within %s (it accepts connections but sends nothing back: stopped, overloaded or hung?)", prefix, ErrUnreachable, c.url, RequestTimeout)
+	}
+	if errors.As(err, &oe) {
 		return fmt.Errorf("%s%w at %s: %v", prefix, ErrUnreachable, c.url, err)
 	}
 	return fmt.Errorf("%s%w", prefix, err)

@@ -18,6 +18,9 @@ func renderEnvExample(s *spec.Spec) ([]File, error) {
 		fmt.Fprintf(&b, "\n# %s\n%s=\n", sec.Help, sec.Env)
 	}
 	fmt.Fprintf(&b, "\n# bcrypt hash of INVESTIQ_STACK_PASSWORD for the servers' web config; single-quoted.\n%s=\n", BcryptEnv)
+	// The name is secrets.BackupKeyEnv; render cannot import secrets.
+	b.WriteString("\n# Key that signs backup archives (HMAC-SHA256); restore refuses archives not signed with it.\n" +
+		"# Keep a copy apart from the backups: a restore on a new machine needs it (see README, Backup).\nINVESTIQ_BACKUP_KEY=\n")
 	return []File{{Path: EnvExample, Data: []byte(b.String()), Mode: 0o644}}, nil
 }
 

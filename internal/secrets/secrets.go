@@ -13,13 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
-	"github.com/compose-spec/compose-go/v2/dotenv"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/investiq/investiq-mon/internal/render"
@@ -52,6 +52,19 @@ func (e *Env) StackUser(s *spec.Spec) string {
 	return s.StackUser
 }
 
+// BackupKeyEnv holds the key that signs backup archives (an HMAC key).
+// It never leaves .env: not into the archive, the servers or a log. A
+// restore on another machine needs the same value in that machine's .env.
+const BackupKeyEnv = "INVESTIQ_BACKUP_KEY"
+
+// BackupKey is the key backup archives are signed and checked with.
+func (e *Env) BackupKey() []byte {
+	if v := e.Get(BackupKeyEnv); v != "" {
+		return []byte(v)
+	}
+	return nil
+}
+
 // StackPassword is the basic-auth password of Prometheus and Alertmanager.
 func (e *Env) StackPassword() string { return e.Get("INVESTIQ_STACK_PASSWORD") }
 
@@ -64,15 +77,31 @@ func (e *Env) Values(s *spec.Spec) []string {
 			out = append(out, v)
 		}
 	}
-	if v := e.Get(render.BcryptEnv); v != "" {
-		out = append(out, v)
+	for _, k := range []string{render.BcryptEnv, BackupKeyEnv} {
+		if v := e.Get(k); v != "" {
+			out = append(out, v)
+		}
 	}
 	return out
 }
 
+// ErrParse is a .env the dotenv parser refuses.
+var ErrParse = errors.New("cannot be parsed")
+
+// Keys lists the variables set, sorted.
+func (e *Env) Keys() []string {
+	return slices.Sorted(maps.Keys(e.vals))
+}
+
 // Load reads dir/.env.
 func Load(dir string) (*Env, error) {
-	p := filepath.Join(dir, FileName)
+	return LoadFile(filepath.Join(dir, FileName))
+}
+
+// LoadFile reads an env file. A file the dotenv parser refuses is
+// reported by line and variable name only (ErrParse): the parser's own
+// messages quote the value, which here is a password or a hash.
+func LoadFile(p string) (*Env, error) {
 	data, err := os.ReadFile(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", p, ErrNoEnv)
@@ -80,11 +109,21 @@ func Load(dir string) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	vals, err := dotenv.UnmarshalBytesWithLookup(data, func(string) (string, bool) { return "", false })
+	vals, err := parseEnv(p, data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, err
 	}
 	return &Env{Path: p, vals: vals}, nil
+}
+
+// NewKey returns a random backup key: 32 bytes, URL-safe base64 (43
+// characters, safe unquoted in .env).
+func NewKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // NewPassword returns a random password of 32 URL-safe characters
@@ -134,6 +173,13 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 	}
 	setIfEmpty(render.StackUserEnv, s.StackUser)
 	setIfEmpty(render.GrafanaUserEnv, "admin")
+	if env.Get(BackupKeyEnv) == "" {
+		k, err := NewKey()
+		if err != nil {
+			return res, err
+		}
+		set[BackupKeyEnv] = k
+	}
 	for _, sec := range s.Secrets() {
 		if _, ok := env.vals[sec.Env]; ok {
 			continue
@@ -181,6 +227,19 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 	return res, env.update(s, set, res.Created)
 }
 
+// EnsureBackupKey adds a backup key to a .env made before backups were
+// signed, and reports whether it did. Nothing else changes.
+func (e *Env) EnsureBackupKey(s *spec.Spec) (bool, error) {
+	if e.Get(BackupKeyEnv) != "" {
+		return false, nil
+	}
+	k, err := NewKey()
+	if err != nil {
+		return false, err
+	}
+	return true, e.update(s, map[string]string{BackupKeyEnv: k}, false)
+}
+
 // Set changes one variable in .env, keeping every other line as it was.
 func (e *Env) Set(s *spec.Spec, key, value string) error {
 	return e.update(s, map[string]string{key: value}, false)
@@ -193,10 +252,12 @@ var lineKey = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=
 // from the spec).
 func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	for k, v := range set {
-		if err := checkValue(v); err != nil {
+		if err := CheckValue(v); err != nil {
 			return fmt.Errorf("%s: %w", k, err)
 		}
 	}
+	want := maps.Clone(e.vals)
+	maps.Copy(want, set)
 	var out bytes.Buffer
 	if fresh {
 		out.WriteString("# Secrets of the monitoring stack, created by `investiq-mon generate`.\n")
@@ -221,7 +282,13 @@ func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	}
 	for _, k := range orderedKeys(s, set) {
 		fmt.Fprintf(&out, "%s=%s\n", k, quote(set[k]))
-		e.vals[k] = set[k]
+	}
+	// Read the new file back with the parser every later command uses
+	// before it replaces the old one: a value the encoding got wrong
+	// would otherwise break every command (and the parser's error would
+	// print it).
+	if err := roundTrips(e.Path, out.Bytes(), want); err != nil {
+		return err
 	}
 	if err := render.WriteFileAtomic(e.Path, out.Bytes(), Mode); err != nil {
 		return err
@@ -240,7 +307,7 @@ func orderedKeys(s *spec.Spec, set map[string]string) []string {
 	for _, sec := range s.Secrets() {
 		order = append(order, sec.Env)
 	}
-	order = append(order, render.BcryptEnv)
+	order = append(order, render.BcryptEnv, BackupKeyEnv)
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range order {
@@ -257,28 +324,6 @@ func orderedKeys(s *spec.Spec, set map[string]string) []string {
 	}
 	slices.Sort(rest)
 	return append(out, rest...)
-}
-
-var plainValue = regexp.MustCompile(`^[A-Za-z0-9_./:@+-]*$`)
-
-// quote single-quotes values that compose would otherwise interpolate
-// (bcrypt hashes are full of $). Single-quoted dotenv values cannot hold a
-// single quote, so checkValue refuses those first.
-func quote(v string) string {
-	if plainValue.MatchString(v) {
-		return v
-	}
-	return "'" + v + "'"
-}
-
-// ErrUnstorable is returned for a value .env cannot hold verbatim.
-var ErrUnstorable = errors.New("value cannot be stored in .env: it holds a single quote or a line break")
-
-func checkValue(v string) error {
-	if strings.ContainsAny(v, "'\n\r") {
-		return ErrUnstorable
-	}
-	return nil
 }
 
 // WriteFiles materialises the secrets as files under dir (mode 0700, files

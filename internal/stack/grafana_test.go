@@ -92,7 +92,7 @@ func TestComponentThatDiesShowsItsLogAndStopsTheRest(t *testing.T) {
 		t.Fatalf("up with a crashing grafana: %v, want the crash and its log", err)
 	}
 	for _, c := range []string{Prometheus, Alertmanager} {
-		if _, ok := ls.opts.Layout.readPID(c, c); ok {
+		if ls.opts.Layout.livePID(c) {
 			t.Errorf("%s left running after a failed up", c)
 		}
 	}

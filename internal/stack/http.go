@@ -25,7 +25,7 @@ func HTTPClient(user, password string, timeout time.Duration) *http.Client {
 
 // httpClient is HTTPClient with the timeout every stack call uses.
 func httpClient(user, password string) *http.Client {
-	return HTTPClient(user, password, 10*time.Second)
+	return HTTPClient(user, password, RequestTimeout)
 }
 
 // Ready reports whether url answers 200.
@@ -56,7 +56,7 @@ func reload(ctx context.Context, c *http.Client, base string) error {
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return err
+		return fmt.Errorf("POST %s/-/reload: %w", base, Explain(err, c.Timeout))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

@@ -182,7 +182,7 @@ func TestLocalStackIsSecureReloadsAndKeepsData(t *testing.T) {
 	// Passwords are never on a command line: ps shows argv to every user.
 	pids := map[string]int{}
 	for _, c := range []string{Prometheus, Alertmanager} {
-		pid, ok := ls.opts.Layout.readPID(c, st.Processes[c].Path)
+		pid, ok := ls.opts.Layout.readPID(c, st.Processes[c])
 		if !ok {
 			t.Fatalf("%s not running after up", c)
 		}
@@ -263,7 +263,7 @@ func TestLocalStackIsSecureReloadsAndKeepsData(t *testing.T) {
 	if _, body := get(t, auth, st.Prometheus+"/api/v1/status/config"); !strings.Contains(body, "evaluation_interval: 2s") {
 		t.Errorf("Prometheus did not load the new evaluation interval: %.300s", body)
 	}
-	if pid, _ := ls.opts.Layout.readPID(Prometheus, st.Processes[Prometheus].Path); pid != pids[Prometheus] {
+	if pid, _ := ls.opts.Layout.readPID(Prometheus, st.Processes[Prometheus]); pid != pids[Prometheus] {
 		t.Errorf("prometheus restarted (pid %d -> %d); want a reload", pids[Prometheus], pid)
 	}
 
@@ -303,7 +303,7 @@ func TestLocalStackIsSecureReloadsAndKeepsData(t *testing.T) {
 	if was, err := StopComponent(context.Background(), ls.opts.Layout, Prometheus); err != nil || !was {
 		t.Fatalf("StopComponent: %v %v", was, err)
 	}
-	if _, ok := ls.opts.Layout.readPID(Alertmanager, st.Processes[Alertmanager].Path); !ok {
+	if _, ok := ls.opts.Layout.readPID(Alertmanager, st.Processes[Alertmanager]); !ok {
 		t.Error("stopping prometheus stopped alertmanager too")
 	}
 	if err := StartComponent(context.Background(), ls.opts.Layout, Prometheus, 30*time.Second); err != nil {
@@ -349,7 +349,7 @@ func TestTimeoutStopsWhatItStarted(t *testing.T) {
 		t.Fatalf("up with a 1ms timeout: %v, want ErrTimeout", err)
 	}
 	for _, c := range []string{Prometheus, Alertmanager} {
-		if _, ok := ls.opts.Layout.readPID(c, c); ok {
+		if ls.opts.Layout.livePID(c) {
 			t.Errorf("%s still running after a failed up", c)
 		}
 	}
@@ -373,7 +373,7 @@ func TestUpRestartsOnChangedFlags(t *testing.T) {
 	l := ls.opts.Layout
 	pid := func(c string) int {
 		t.Helper()
-		p, ok := l.readPID(c, st.Processes[c].Path)
+		p, ok := l.readPID(c, st.Processes[c])
 		if !ok {
 			t.Fatalf("%s not running", c)
 		}

@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -30,59 +29,13 @@ var Components = []string{Alertmanager, Prometheus, Grafana}
 // state file has no command for.
 var ErrUnknownComponent = errors.New("unknown component")
 
-// readPID returns the pid recorded for a component and whether that
-// process is still the component: alive, not a zombie, and running the
-// recorded binary (a pid file outliving a reboot may name another
-// program by now).
-func (l Layout) readPID(component, bin string) (int, bool) {
-	data, err := os.ReadFile(l.PIDFile(component))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return 0, false
-	}
-	return pid, processIs(pid, bin)
-}
-
-// processIs reports whether pid is alive and runs bin.
-func processIs(pid int, bin string) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// The state follows the parenthesised command name: Z is a zombie
-		// whose parent has not reaped it yet, as good as gone.
-		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return false
-		}
-	}
-	if bin == "" {
-		return true
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return true // no /proc: trust the pid
-	}
-	// argv[0] is the binary; for a script started through its #! line
-	// it is the interpreter and the script follows as argv[1].
-	argv := bytes.SplitN(cmdline, []byte{0}, 3)
-	for i := 0; i < len(argv) && i < 2; i++ {
-		if filepath.Base(string(argv[i])) == filepath.Base(bin) {
-			return true
-		}
-	}
-	return false
-}
-
 // running returns the pid of a running component.
 func (l Layout) running(st State, component string) (int, bool) {
 	p, ok := st.Processes[component]
 	if !ok {
 		return 0, false
 	}
-	return l.readPID(component, p.Path)
+	return l.readPID(component, p)
 }
 
 // start launches a component in its own session (so a Ctrl-C in the
@@ -125,9 +78,10 @@ func (l Layout) start(component string, p Process) (int, <-chan struct{}, error)
 
 // stop sends SIGTERM to the component's process group and waits for it to
 // exit; after wait it sends SIGKILL. Prometheus and Alertmanager flush
-// their data on SIGTERM, so the wait matters.
-func (l Layout) stop(ctx context.Context, component, bin string, wait time.Duration) (bool, error) {
-	pid, alive := l.readPID(component, bin)
+// their data on SIGTERM, so the wait matters. Only a process running
+// exactly the recorded command p is signalled.
+func (l Layout) stop(ctx context.Context, component string, p Process, wait time.Duration) (bool, error) {
+	pid, alive := l.readPID(component, p)
 	if !alive {
 		os.Remove(l.PIDFile(component))
 		return false, nil
@@ -139,7 +93,7 @@ func (l Layout) stop(ctx context.Context, component, bin string, wait time.Durat
 	signal(syscall.SIGTERM)
 	deadline := time.Now().Add(wait)
 	killed := false
-	for processIs(pid, bin) {
+	for processRuns(pid, p) {
 		if time.Now().After(deadline) {
 			if killed {
 				return true, fmt.Errorf("%s (pid %d) did not exit after SIGKILL", component, pid)

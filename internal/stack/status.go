@@ -126,13 +126,13 @@ func CollectStatus(ctx context.Context, ep Endpoints, o StatusOptions) *Report {
 		}
 	}
 	if err != nil {
-		prom.Error = err.Error()
+		prom.Error = Explain(err, RequestTimeout).Error()
 	}
 	r.Components = append(r.Components, prom)
 
 	am := ComponentInfo{Name: Alertmanager, URL: ep.Alertmanager}
 	if v, err := alertmanagerVersion(ctx, ep); err != nil {
-		am.Error = err.Error()
+		am.Error = Explain(err, RequestTimeout).Error()
 	} else {
 		am.Up, am.Version = true, v
 	}
@@ -141,7 +141,7 @@ func CollectStatus(ctx context.Context, ep Endpoints, o StatusOptions) *Report {
 	if ep.Grafana != "" {
 		gf := ComponentInfo{Name: Grafana, URL: ep.Grafana}
 		if err := Ready(ctx, httpClient("", ""), strings.TrimSuffix(ep.Grafana, "/")+"/api/health"); err != nil {
-			gf.Error = err.Error()
+			gf.Error = Explain(err, RequestTimeout).Error()
 		} else {
 			gf.Up = true
 		}

@@ -396,7 +396,7 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		if !restart[c] {
 			continue
 		}
-		if _, err := l.stop(ctx, c, prev.Processes[c].Path, 30*time.Second); err != nil {
+		if _, err := l.stop(ctx, c, prev.Processes[c], 30*time.Second); err != nil {
 			return undoRestarts(fmt.Errorf("stopping %s to restart it: %w", c, err))
 		}
 		restarted = append(restarted, c)
@@ -463,7 +463,7 @@ func commandChanges(recorded, p Process) []string {
 
 func stopAll(l Layout, comps []string, procs map[string]Process) {
 	for _, c := range comps {
-		l.stop(context.Background(), c, procs[c].Path, 10*time.Second)
+		l.stop(context.Background(), c, procs[c], 10*time.Second)
 	}
 }
 
@@ -589,11 +589,10 @@ func Down(ctx context.Context, o DownOptions) error {
 	}
 	stopped := 0
 	for _, c := range slices.Backward(Components) {
-		bin := st.Processes[c].Path
-		if bin == "" {
-			bin = c
+		if note := l.stalePIDNote(c, st.Processes[c]); note != "" {
+			fmt.Fprintln(o.Out, note)
 		}
-		was, err := l.stop(ctx, c, bin, o.Wait)
+		was, err := l.stop(ctx, c, st.Processes[c], o.Wait)
 		if err != nil {
 			return err
 		}
@@ -634,7 +633,7 @@ func StopComponent(ctx context.Context, l Layout, component string) (bool, error
 	if !ok {
 		return false, fmt.Errorf("%w %q in %s", ErrUnknownComponent, component, l.StateFile())
 	}
-	return l.stop(ctx, component, p.Path, 30*time.Second)
+	return l.stop(ctx, component, p, 30*time.Second)
 }
 
 // StartComponent starts one component again, as Up last ran it (the
