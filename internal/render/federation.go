@@ -28,6 +28,7 @@ type federateScrape struct {
 	JobName        string              `yaml:"job_name"`
 	ScrapeInterval string              `yaml:"scrape_interval"`
 	HonorLabels    bool                `yaml:"honor_labels"`
+	TrackStaleness bool                `yaml:"track_timestamps_staleness"`
 	MetricsPath    string              `yaml:"metrics_path"`
 	Params         map[string][]string `yaml:"params"`
 	BasicAuth      *basicAuth          `yaml:"basic_auth,omitempty"`
@@ -44,8 +45,9 @@ func FederationJob(source string) string { return "federate-" + source }
 
 // renderFederation writes the global server's config: one job per source
 // (each may have its own credentials), honor_labels so the series keep the
-// job and instance labels they have at the source, and only the match[]
-// selectors of the spec.
+// job and instance labels they have at the source (a series without a job,
+// such as a rule summing over every job, gets federate-<source>), and only
+// the match[] selectors of the spec.
 func renderFederation(s *spec.Spec) ([]File, error) {
 	f := s.Federation
 	if f == nil {
@@ -73,6 +75,12 @@ func renderFederation(s *spec.Spec) ([]File, error) {
 			JobName:        FederationJob(src.Name),
 			ScrapeInterval: dur(interval),
 			HonorLabels:    true,
+			// /federate gives every sample its source timestamp, and
+			// Prometheus writes no staleness marker for series with explicit
+			// timestamps unless told to: without this, an alert that went from
+			// pending to firing (or resolved) at the source stays pending on
+			// the global server for the 5m lookback.
+			TrackStaleness: true,
 			MetricsPath:    "/federate",
 			Params:         map[string][]string{"match[]": f.MatchSelectors()},
 			BasicAuth:      &basicAuth{Username: user, PasswordFile: s.SecretPath(secret)},
