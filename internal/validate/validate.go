@@ -342,6 +342,8 @@ func checkFile(f *file, opts Options) {
 		checkHTTPConfig(f, opts)
 	case KindEnv:
 		checkSecretFileMode(f)
+	case KindKubernetes:
+		checkKubernetes(f, opts)
 	}
 }
 
