@@ -41,7 +41,7 @@ func one() shape { return shape{dims: map[string]int{}, fixed: map[string]string
 // inferrer knows the spec's metrics and the recording rules seen so far.
 type inferrer struct {
 	s       *spec.Spec
-	metrics map[string]shape   // every series name a scrape creates
+	metrics map[string]shape    // every series name a scrape creates
 	values  map[string][]string // known values of a series' labels, for regex matchers
 	records map[string][]shape  // recording rule outputs, one per rule
 }

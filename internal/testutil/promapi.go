@@ -49,4 +49,6 @@ func Samples(ctx context.Context, api v1.API, query string, at time.Time) (model
 
 type unexpectedType struct{ got model.ValueType }
 
-func (e *unexpectedType) Error() string { return "query returned a " + e.got.String() + ", want a matrix" }
+func (e *unexpectedType) Error() string {
+	return "query returned a " + e.got.String() + ", want a matrix"
+}
