@@ -22,7 +22,11 @@ func TestCheckRefusesImpossibleScaleSettings(t *testing.T) {
 			func(s *spec.Spec) { rw := good; rw.URL = "mimir:9009"; s.RemoteWrite = []spec.RemoteWrite{rw} },
 			`remoteWrite[longterm].url: "mimir:9009" is not an http(s) URL with a host`},
 		{"credentials never go in the URL",
-			func(s *spec.Spec) { rw := good; rw.URL = "https://u:secret@mimir.example/push"; s.RemoteWrite = []spec.RemoteWrite{rw} },
+			func(s *spec.Spec) {
+				rw := good
+				rw.URL = "https://u:secret@mimir.example/push"
+				s.RemoteWrite = []spec.RemoteWrite{rw}
+			},
 			`remoteWrite[longterm].url: must not carry credentials`},
 		{"basic auth and a bearer token exclude each other",
 			func(s *spec.Spec) { rw := good; rw.BearerTokenSecret = "t"; s.RemoteWrite = []spec.RemoteWrite{rw} },

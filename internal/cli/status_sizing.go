@@ -39,4 +39,3 @@ func sizingStatus(ctx context.Context, s *spec.Spec, ep stack.Endpoints) *status
 	}
 	return out
 }
-

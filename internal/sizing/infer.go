@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 
@@ -141,7 +142,7 @@ func (in *inferrer) infer(expr parser.Expr) shape {
 func (in *inferrer) selector(vs *parser.VectorSelector) shape {
 	name := vs.Name
 	for _, m := range vs.LabelMatchers {
-		if m.Name == labels.MetricName && m.Type == labels.MatchEqual {
+		if m.Name == model.MetricNameLabel && m.Type == labels.MatchEqual {
 			name = m.Value
 		}
 	}
@@ -203,7 +204,7 @@ func matchesFixed(fixed map[string]string, ms []*labels.Matcher) bool {
 func (in *inferrer) narrow(name string, sh shape, ms []*labels.Matcher) shape {
 	for _, m := range ms {
 		c, varying := sh.dims[m.Name]
-		if !varying || m.Name == labels.MetricName {
+		if !varying || m.Name == model.MetricNameLabel {
 			continue
 		}
 		switch m.Type {
