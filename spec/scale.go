@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -200,6 +201,20 @@ func (s *Spec) scaleSecrets() []Secret {
 	if s.Federation != nil {
 		for _, src := range s.Federation.Sources {
 			add(src.PasswordSecret, "Basic-auth password of the federated Prometheus "+src.Name+" ("+src.Address+").")
+		}
+	}
+	return out
+}
+
+// RemoteWriteSecrets are the secret files Prometheus reads for remote
+// write, which compose must hand to Prometheus.
+func (s *Spec) RemoteWriteSecrets() []string {
+	var out []string
+	for _, rw := range s.RemoteWrite {
+		for _, f := range []string{rw.PasswordSecret, rw.BearerTokenSecret} {
+			if f != "" && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
 		}
 	}
 	return out

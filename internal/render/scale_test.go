@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/prometheus/common/promslog"
 	promconfig "github.com/prometheus/prometheus/config"
 
@@ -51,7 +53,7 @@ func TestScaleGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "golden-scale")
-	want := map[string]bool{render.PrometheusConfig: true, render.GlobalPrometheusConfig: true, render.EnvExample: true}
+	want := map[string]bool{render.PrometheusConfig: true, render.GlobalPrometheusConfig: true, render.EnvExample: true, render.ComposeFile: true}
 	var picked []render.File
 	for _, f := range files {
 		if want[f.Path] {
@@ -178,13 +180,45 @@ func TestScaleSecretsJoinTheStackSecrets(t *testing.T) {
 	for f := range want {
 		t.Errorf("secret %s is not among the stack's secrets", f)
 	}
+	// Compose hands each secret to the service that reads it: the remote
+	// write credentials to Prometheus, not to Alertmanager; the federation
+	// password, read by the global server, to neither.
 	files, err := render.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		if f.Path == render.ComposeFile && !bytes.Contains(f.Data, []byte("remote_write_password")) {
-			t.Errorf("docker-compose.yml does not give Prometheus remote_write_password:\n%s", f.Data)
+	dir := t.TempDir()
+	if err := render.Write(dir, files); err != nil {
+		t.Fatal(err)
+	}
+	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
+		cli.WithEnv([]string{render.BcryptEnv + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := po.LoadProject(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	given := func(svc string) []string {
+		var out []string
+		for _, sec := range p.Services[svc].Secrets {
+			out = append(out, sec.Source)
+		}
+		return out
+	}
+	prom, am := given(render.PrometheusName), given(render.AlertmanagerSvc)
+	for _, sec := range []string{"remote_write_password", "hosted_metrics_token"} {
+		if !slices.Contains(prom, sec) {
+			t.Errorf("Prometheus is not given %s: %q", sec, prom)
+		}
+		if slices.Contains(am, sec) {
+			t.Errorf("Alertmanager is given %s, which only Prometheus reads: %q", sec, am)
+		}
+	}
+	for svc := range p.Services {
+		if slices.Contains(given(svc), "prometheus_us_password") {
+			t.Errorf("%s is given the federation password, which only the global server reads", svc)
 		}
 	}
 }
