@@ -25,7 +25,7 @@ CA_BUNDLE       ?= /etc/ssl/certs/ca-certificates.crt
 PROM_IMAGE := prom/prometheus:v3.16.0
 AM_IMAGE   := prom/alertmanager:v0.31.1
 
-.PHONY: all build generate check test unit tools lint fmt bench clean images docker-images
+.PHONY: all build generate check test unit tools lint fmt bench clean images docker-images ci-recipe
 
 all: build
 
@@ -108,10 +108,15 @@ lint: $(LINT_BINS)
 	$(TOOLS_BIN)/staticcheck ./...
 
 # The whole suite: lint, every test with the race detector against the real
-# pinned servers, and the drift check of the committed monitoring/ tree.
+# pinned servers, then the README's CI recipe (generate --check, validate
+# --lint-fatal monitoring/, test) on a clean copy of the tracked tree.
 test: tools lint docker-images
 	INVESTIQ_REQUIRE_TOOLS=1 INVESTIQ_TOOLS_BIN=$(TOOLS_BIN) DOCKER_CONFIG=$(DOCKER_CONFIG_DIR) $(GO) test -race -count=1 -timeout 40m ./...
-	$(GO) run ./cmd/investiq-mon generate --check
+	bash .ci/recipe
+
+# The README's CI recipe alone, as a user's CI runs it on a fresh clone.
+ci-recipe:
+	bash .ci/recipe
 
 # Quick loop while editing: no race detector, cached results.
 unit:

@@ -32,7 +32,7 @@ func TestName(alert, caseName string) string { return alert + "/" + caseName }
 func renderAlertRulesTest(s *spec.Spec) ([]File, error) {
 	tf := promTestFile{
 		RuleFiles:          []string{path.Base(AlertRules)},
-		EvaluationInterval: dur(s.EvaluationInterval),
+		EvaluationInterval: model.Duration(s.EvaluationInterval),
 	}
 	var problems []string
 	for _, a := range s.Alerts {
@@ -67,12 +67,12 @@ func ruleTestCase(s *spec.Spec, a spec.Alert, c spec.Case) (promTestGroup, error
 	if interval == 0 {
 		interval = defaultCaseInterval
 	}
-	g := promTestGroup{Name: TestName(a.Name, c.Name), Interval: dur(interval)}
+	g := promTestGroup{Name: TestName(a.Name, c.Name), Interval: model.Duration(interval)}
 	for _, in := range c.Series {
 		g.InputSeries = append(g.InputSeries, promTestSeries(in))
 	}
 	for _, ch := range c.Checks {
-		t := promAlertTest{EvalTime: dur(ch.At), Alertname: a.Name, ExpAlerts: []promExpAlert{}}
+		t := promAlertTest{EvalTime: model.Duration(ch.At), Alertname: a.Name, ExpAlerts: []promExpAlert{}}
 		for _, e := range ch.Firing {
 			exp, err := expectedAlert(s, a, e)
 			if err != nil {

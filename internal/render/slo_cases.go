@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/common/model"
+
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -266,7 +268,7 @@ func seriesValues(start int, phases []sloPhase, perMin func(sloPhase) int) strin
 	return strings.Join(terms, " ")
 }
 
-func minutes(t int) string { return dur(time.Duration(t) * time.Minute) }
+func minutes(t int) model.Duration { return model.Duration(time.Duration(t) * time.Minute) }
 
 // ppm rounds a ratio to parts per million. Rules compute ratios by float
 // division, which can differ from the model's in the last binary digit;
@@ -280,22 +282,22 @@ func ppm(v float64) (float64, error) {
 }
 
 func sloTestGroup(s *spec.Spec, slo spec.SLO, sc sloScenario) (promTestGroup, error) {
-	g := promTestGroup{Name: sc.Name, Interval: "1m"}
+	g := promTestGroup{Name: sc.Name, Interval: model.Duration(time.Minute)}
 	requests := func(sloPhase) int { return sloTestRequestsPerMin }
 	bad := func(p sloPhase) int { return p.BadPerMin }
 	good := func(p sloPhase) int { return sloTestRequestsPerMin - p.BadPerMin }
 	switch {
 	case slo.Ratio != nil:
-		g.InputSeries = append(g.InputSeries, promTestSeries{slo.Ratio.Total, seriesValues(sloTestTotalStart, sc.Phases, requests)})
+		g.InputSeries = append(g.InputSeries, promTestSeries{Series: slo.Ratio.Total, Values: seriesValues(sloTestTotalStart, sc.Phases, requests)})
 		if !sc.NoErrorSeries {
-			g.InputSeries = append(g.InputSeries, promTestSeries{slo.Ratio.Errors, seriesValues(sloTestBadStart, sc.Phases, bad)})
+			g.InputSeries = append(g.InputSeries, promTestSeries{Series: slo.Ratio.Errors, Values: seriesValues(sloTestBadStart, sc.Phases, bad)})
 		}
 	case slo.Latency != nil:
 		h := slo.Latency.Histogram
 		le := strconv.FormatFloat(slo.Latency.ThresholdMs, 'g', -1, 64)
 		g.InputSeries = append(g.InputSeries,
-			promTestSeries{h + "_count", seriesValues(sloTestTotalStart, sc.Phases, requests)},
-			promTestSeries{h + `_bucket{le="` + le + `"}`, seriesValues(sloTestTotalStart-sloTestBadStart, sc.Phases, good)})
+			promTestSeries{Series: h + "_count", Values: seriesValues(sloTestTotalStart, sc.Phases, requests)},
+			promTestSeries{Series: h + `_bucket{le="` + le + `"}`, Values: seriesValues(sloTestTotalStart-sloTestBadStart, sc.Phases, good)})
 	}
 
 	m := newSLOModel(sc.Phases)

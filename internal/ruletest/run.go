@@ -23,6 +23,8 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/promql/promqltest"
 	"github.com/prometheus/prometheus/rules"
+
+	"github.com/investiq/investiq-mon/internal/promtest"
 )
 
 // Options select and pace a run.
@@ -141,7 +143,7 @@ type preparedFile struct {
 
 type preparedGroup struct {
 	name string
-	tg   TestGroup
+	tg   promtest.TestGroup
 }
 
 // The parser promtool uses when no feature flag is given.
@@ -152,7 +154,7 @@ func prepare(src Source, name string, run *regexp.Regexp) (*preparedFile, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := Parse(data)
+	f, err := promtest.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -272,7 +274,7 @@ func (g preparedGroup) run(ctx context.Context, pf *preparedFile) (failures []Fa
 		Parser:       promqlParser,
 		GroupLoader:  pf.loader,
 	})
-	groupsMap, errs := mgr.LoadGroups(time.Duration(tg.Interval), tg.ExternalLabels, tg.ExternalURL, nil, false, pf.ruleFiles...)
+	groupsMap, errs := mgr.LoadGroups(time.Duration(tg.Interval), labels.FromMap(tg.ExternalLabels), tg.ExternalURL, nil, false, pf.ruleFiles...)
 	if errs != nil {
 		for _, err := range errs {
 			failures = append(failures, Failure{Err: err})
@@ -287,7 +289,7 @@ func (g preparedGroup) run(ctx context.Context, pf *preparedFile) (failures []Fa
 	}
 	maxt := mint.Add(maxEvalTime(tg))
 
-	checksAt := map[time.Duration][]AlertTestCase{}
+	checksAt := map[time.Duration][]promtest.AlertTestCase{}
 	for _, at := range tg.AlertRuleTests {
 		if at.Alertname == "" {
 			return errFailure(fmt.Errorf("an item under alert_rule_test misses required attribute alertname at eval_time %v", at.EvalTime))
@@ -345,7 +347,7 @@ func (g preparedGroup) run(ctx context.Context, pf *preparedFile) (failures []Fa
 		}
 	}
 
-	for _, c := range tg.PromQLExprTests {
+	for _, c := range tg.PromqlExprTests {
 		if f, ok := exprCheck(suite, mint, c, pf.fuzzy); !ok {
 			failures = append(failures, f)
 		}
@@ -355,7 +357,7 @@ func (g preparedGroup) run(ctx context.Context, pf *preparedFile) (failures []Fa
 
 // seriesLoadString is the group's input as a promqltest load command,
 // which expands the series notation exactly as promtool's loader does.
-func seriesLoadString(tg TestGroup) string {
+func seriesLoadString(tg promtest.TestGroup) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "load %v\n", tg.Interval)
 	for _, is := range tg.InputSeries {
@@ -364,12 +366,12 @@ func seriesLoadString(tg TestGroup) string {
 	return b.String()
 }
 
-func maxEvalTime(tg TestGroup) time.Duration {
+func maxEvalTime(tg promtest.TestGroup) time.Duration {
 	var m model.Duration
 	for _, a := range tg.AlertRuleTests {
 		m = max(m, a.EvalTime)
 	}
-	for _, e := range tg.PromQLExprTests {
+	for _, e := range tg.PromqlExprTests {
 		m = max(m, e.EvalTime)
 	}
 	return time.Duration(m)
@@ -411,7 +413,7 @@ func alertEqual(a, b alert) bool {
 	return labels.Equal(a.Labels, b.Labels) && labels.Equal(a.Annotations, b.Annotations)
 }
 
-func expectedAlerts(c AlertTestCase) []alert {
+func expectedAlerts(c promtest.AlertTestCase) []alert {
 	var out []alert
 	for _, e := range c.ExpAlerts {
 		l := map[string]string{}
@@ -480,7 +482,7 @@ func (s exprSample) String() string {
 
 func formatFloat(f float64) string { return fmt.Sprintf("%v", f) }
 
-func exprCheck(suite *promqltest.LazyLoader, mint time.Time, c PromQLTestCase, fuzzy bool) (Failure, bool) {
+func exprCheck(suite *promqltest.LazyLoader, mint time.Time, c promtest.PromqlTestCase, fuzzy bool) (Failure, bool) {
 	fail := Failure{Expr: c.Expr, EvalTime: time.Duration(c.EvalTime)}
 	got, err := instantQuery(suite, c.Expr, mint.Add(time.Duration(c.EvalTime)))
 	if err != nil {
@@ -520,6 +522,16 @@ func exprCheck(suite *promqltest.LazyLoader, mint time.Time, c PromQLTestCase, f
 		floatEq = gocmp.Comparer(func(x, y float64) bool {
 			return x == y || math.Nextafter(x, math.Inf(-1)) == y || math.Nextafter(x, math.Inf(1)) == y
 		})
+	}
+	// promtool builds both lists by appending, so "no sample" is a nil
+	// slice on both sides; the engine's empty vector is not nil. Without
+	// this, an expected absence against an empty result would fail with
+	// "(no sample)" on both sides.
+	if len(want) == 0 {
+		want = nil
+	}
+	if len(got) == 0 {
+		got = nil
 	}
 	if gocmp.Equal(want, got, gocmp.Comparer(labels.Equal), floatEq) {
 		return fail, true

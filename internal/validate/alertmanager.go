@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -18,7 +19,7 @@ var (
 // checkAlertmanager is `amtool check-config` on one file: the upstream
 // loader (which also checks that routes and inhibitions name receivers
 // that exist) and the templates it names.
-func checkAlertmanager(f *file, _ Options) {
+func checkAlertmanager(f *file, opts Options) {
 	root, _ := parseYAML(f.data)
 	checkInlineSecrets(f, root, alertmanagerSecrets)
 	cfg, err := amconfig.LoadFile(f.path)
@@ -36,7 +37,7 @@ func checkAlertmanager(f *file, _ Options) {
 		}
 		return
 	}
-	if len(cfg.Templates) > 0 {
+	if len(cfg.Templates) > 0 && templatesReadable(f, root, cfg.Templates, maxFileSize(opts)) {
 		if _, err := template.FromGlobs(cfg.Templates); err != nil {
 			line, col := 0, 0
 			if t := mapGet(root, "templates"); t != nil {
@@ -54,6 +55,27 @@ func checkAlertmanager(f *file, _ Options) {
 		}
 	}
 	checkReferencedSecretFiles(f, root)
+}
+
+// templatesReadable refuses, before the template package reads them,
+// template files that are not regular files within the size limit.
+func templatesReadable(f *file, root *yaml.Node, patterns []string, limit int64) bool {
+	ok := true
+	items := contentOf(mapGet(root, "templates"))
+	for i, p := range patterns {
+		matches, _ := filepath.Glob(p)
+		for _, m := range matches {
+			if _, err := checkReadable(m, limit); err != nil {
+				line, col := nodePos(item(mapGet(root, "templates"), i))
+				if i >= len(items) {
+					line, col = 0, 0
+				}
+				f.errorf(line, col, "alertmanager/template", "template %s: %v", m, err)
+				ok = false
+			}
+		}
+	}
+	return ok
 }
 
 // locateAMError places a loader error that carries no line: by the

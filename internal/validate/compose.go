@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"os"
@@ -36,10 +37,16 @@ func checkCompose(f *file, opts Options) {
 			env[k] = v
 		}
 	}
-	if dotEnv := filepath.Join(dir, ".env"); fileExists(dotEnv) {
-		if vals, err := dotenv.Read(dotEnv); err == nil {
-			for k, v := range vals {
-				env[k] = v
+	dotEnv := filepath.Join(dir, ".env")
+	hasDotEnv := fileExists(dotEnv)
+	if hasDotEnv {
+		data, err := readInput(dotEnv, maxFileSize(opts))
+		if err == nil {
+			var vals map[string]string
+			if vals, err = dotenv.Parse(bytes.NewReader(data)); err == nil {
+				for k, v := range vals {
+					env[k] = v
+				}
 			}
 		}
 	}
@@ -57,16 +64,24 @@ func checkCompose(f *file, opts Options) {
 		})
 	}
 	project, err := load()
-	// A required variable unset here (no .env yet: it is created by
-	// generate and never committed) is worth a warning, not a verdict on
-	// the file: retry with stand-ins so everything else gets checked.
+	// A required variable that is unset is no verdict on the file: retry
+	// with stand-ins so everything else gets checked. Such variables exist
+	// only at deploy time (generate writes them into .env, which is never
+	// committed), so with no .env at all, as in CI on a clean clone, an
+	// unset one is only noted; a .env that lacks one is a warning, since
+	// docker compose will refuse to start with it.
+	envPath := filepath.Join(filepath.Dir(f.path), ".env")
 	for tries := 0; err != nil && tries < 20; tries++ {
 		m := requiredVarRE.FindStringSubmatch(err.Error())
 		if m == nil {
 			break
 		}
 		line, col := locateSubstring(root, "${"+m[1])
-		f.warnf(line, col, "compose/unset-variable", "variable %s is not set in the environment or %s: docker compose will refuse to start", m[1], filepath.Join(filepath.Dir(f.path), ".env"))
+		if hasDotEnv {
+			f.warnf(line, col, "compose/unset-variable", "variable %s is set neither in the environment nor in %s: docker compose will refuse to start", m[1], envPath)
+		} else {
+			f.infof(line, col, "compose/unset-variable", "variable %s is not set and there is no %s yet: fine before deployment (`investiq-mon generate` creates it); docker compose needs it to start", m[1], envPath)
+		}
 		env[m[1]] = standIn
 		project, err = load()
 	}

@@ -108,7 +108,7 @@ func TestCrossChecks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := write(t, map[string]string{"rules.yml": tt.file})
-			res := run(t, Options{Spec: s}, dir)
+			res := run(t, Options{Spec: s, Profile: ProfileAll}, dir)
 			if tt.check == "" {
 				if len(res.Findings) > 0 {
 					t.Fatalf("want no finding, got:\n%s", findingsText(res))
@@ -128,7 +128,7 @@ func TestCrossChecks(t *testing.T) {
 				t.Errorf("want an error at %d:%d, got %s", tt.line, tt.col, got[0])
 			}
 			// Silencing the check drops exactly that finding.
-			res = run(t, Options{Spec: s, Disable: []string{tt.check}}, dir)
+			res = run(t, Options{Spec: s, Profile: ProfileAll, Disable: []string{tt.check}}, dir)
 			for _, f := range res.Findings {
 				if f.Check == tt.check {
 					t.Errorf("--disable %s kept %s", tt.check, f)
@@ -160,7 +160,7 @@ receivers:
     webhook_configs:
       - url_file: /run/secrets/webhook_url
 `})
-	res := run(t, Options{Spec: spec.Default()}, dir)
+	res := run(t, Options{Spec: spec.Default(), Profile: ProfileAll}, dir)
 	if len(res.Findings) != 1 {
 		t.Fatalf("want one finding, got:\n%s", findingsText(res))
 	}
@@ -189,7 +189,7 @@ func TestDashboardCrossChecks(t *testing.T) {
 }
 `
 	dir := write(t, map[string]string{"d.json": dash})
-	res := run(t, Options{Spec: spec.Default()}, dir)
+	res := run(t, Options{Spec: spec.Default(), Profile: ProfileAll}, dir)
 	if len(res.Findings) != 1 || res.Findings[0].Check != "promql/unknown-metric" || res.Findings[0].Line != 10 {
 		t.Fatalf("want one promql/unknown-metric on line 10, got:\n%s", findingsText(res))
 	}
@@ -220,9 +220,9 @@ func TestDashboardAloneKnowsTheSpecsRecordingRules(t *testing.T) {
 		t.Fatalf("RuleNames of the rendered rule files lack slo:objective:ratio: %v", records)
 	}
 	dash := filepath.Join(dir, filepath.FromSlash(render.DashboardsDir), "investiq-slo.json")
-	opts := Options{Spec: s, Records: records, Alerts: alerts}
+	opts := Options{Spec: s, Profile: ProfileAll, Records: records, Alerts: alerts}
 
-	if res := run(t, Options{Spec: s}, dash); res.Errors() == 0 {
+	if res := run(t, Options{Spec: s, Profile: ProfileAll}, dash); res.Errors() == 0 {
 		t.Fatal("without Records the SLO dashboard alone should name unknown series; the test proves nothing")
 	}
 	if res := run(t, opts, dash); len(res.Findings) > 0 {

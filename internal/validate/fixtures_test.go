@@ -65,7 +65,7 @@ func TestFixtures(t *testing.T) {
 		}
 		seen[name] = true
 		t.Run(name, func(t *testing.T) {
-			res, err := Run(context.Background(), []string{path}, Options{Spec: s})
+			res, err := Run(context.Background(), []string{path}, Options{Spec: s, Profile: ProfileAll})
 			if err != nil {
 				t.Fatal(err)
 			}

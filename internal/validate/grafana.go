@@ -102,21 +102,11 @@ func checkDashboard(f *file, _ Options) {
 		f.errorf(line, col, "dashboard/invalid", "not a Grafana dashboard: %v", err)
 		return
 	}
-	registerPlugins.Do(plugins.RegisterDefaultPlugins)
-	var strict dashboard.Dashboard
-	if err := strict.UnmarshalJSONStrict(data); err != nil {
-		var errs cog.BuildErrors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				line, col := ix.pos(prefix + sdkPathToPointer(e.Path))
-				f.warnf(line, col, "dashboard/schema", "%s: %s", e.Path, e.Message)
-			}
-		} else {
-			f.warnf(1, 1, "dashboard/schema", "%v", err)
-		}
+	if f.on("dashboard/schema") {
+		checkDashboardSchema(f, data, ix, prefix)
 	}
 	if d.UID == "" {
-		f.errorf(1, 1, "dashboard/invalid", "dashboard has no uid: links to it break whenever it is re-provisioned")
+		f.errorf(1, 1, "dashboard/uid", "dashboard has no uid: links to it break whenever it is re-provisioned")
 	}
 
 	vars := map[string]bool{}
@@ -203,6 +193,9 @@ func checkDashboard(f *file, _ Options) {
 		parsed = append(parsed, parsedTarget{t.ptr, expr})
 	}
 
+	if !f.on("dashboard/datasource") && !f.anyHouseOn("promql/") {
+		return
+	}
 	f.later = func(u *universe) []Finding {
 		var out []Finding
 		if len(u.datasources) > 0 {
@@ -236,6 +229,26 @@ func checkDashboard(f *file, _ Options) {
 			}
 		}
 		return out
+	}
+}
+
+// checkDashboardSchema decodes the dashboard with the Grafana foundation
+// SDK's strict schema, which is costly: it runs only when its check is on.
+func checkDashboardSchema(f *file, data []byte, ix *jsonIndex, prefix string) {
+	registerPlugins.Do(plugins.RegisterDefaultPlugins)
+	var strict dashboard.Dashboard
+	err := strict.UnmarshalJSONStrict(data)
+	if err == nil {
+		return
+	}
+	var errs cog.BuildErrors
+	if !errors.As(err, &errs) {
+		f.warnf(1, 1, "dashboard/schema", "%v", err)
+		return
+	}
+	for _, e := range errs {
+		line, col := ix.pos(prefix + sdkPathToPointer(e.Path))
+		f.warnf(line, col, "dashboard/schema", "%s: %s", e.Path, e.Message)
 	}
 }
 

@@ -89,6 +89,21 @@ func (ix *jsonIndex) pos(ptr string) (int, int) {
 	}
 }
 
+// key finds the first member named name, in document order.
+func (ix *jsonIndex) key(name string) (int, int, bool) {
+	best := -1
+	for ptr, off := range ix.at {
+		if strings.HasSuffix(ptr, "/"+name) && (best < 0 || off < best) {
+			best = off
+		}
+	}
+	if best < 0 {
+		return 0, 0, false
+	}
+	line, col := lineCol(ix.data, best)
+	return line, col, true
+}
+
 func lineCol(data []byte, off int) (int, int) {
 	if off > len(data) {
 		off = len(data)

@@ -18,6 +18,8 @@ const (
 	KindPrometheus   Kind = "prometheus"
 	KindAlertmanager Kind = "alertmanager"
 	KindRuleTest     Kind = "rule-test"
+	// KindFileSD is a file_sd target file: a list of target groups.
+	KindFileSD       Kind = "file-sd"
 	KindDashboard    Kind = "dashboard"
 	KindProvisioning Kind = "provisioning"
 	KindCompose      Kind = "compose"
@@ -30,7 +32,7 @@ const (
 )
 
 // Kinds are the values --kind accepts.
-var Kinds = []Kind{KindRules, KindPrometheus, KindAlertmanager, KindRuleTest, KindDashboard,
+var Kinds = []Kind{KindRules, KindPrometheus, KindAlertmanager, KindRuleTest, KindFileSD, KindDashboard,
 	KindProvisioning, KindCompose, KindWebConfig, KindHTTPConfig, KindEnv, KindKubernetes}
 
 func kindList() string {
@@ -62,6 +64,9 @@ func Detect(path string, data []byte) (Kind, error) {
 		if err := json.Unmarshal(data, &v); err != nil {
 			line, col := jsonErrorPos(data, err)
 			return "", &posError{line, col, "not valid JSON: " + err.Error()}
+		}
+		if targetGroupList(v) {
+			return KindFileSD, nil
 		}
 		m, ok := v.(map[string]any)
 		if ok {
@@ -98,6 +103,9 @@ func Detect(path string, data []byte) (Kind, error) {
 		top = textualTopKeys(data)
 	} else {
 		root := docRoot(&doc)
+		if root != nil && root.Kind == yaml.SequenceNode && targetGroupNodes(root) {
+			return KindFileSD, nil
+		}
 		if root == nil || root.Kind != yaml.MappingNode {
 			line, col := 0, 0
 			if root != nil {
@@ -176,6 +184,47 @@ func detectYAML(top map[string]*yaml.Node, has func(...string) bool) Kind {
 		return KindAlertmanager
 	}
 	return ""
+}
+
+// targetGroupList says whether a JSON document is a file_sd file: a list
+// of objects with targets or labels.
+func targetGroupList(v any) bool {
+	l, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	groups := 0
+	for _, it := range l {
+		if it == nil {
+			continue // a null group: the file_sd loader reports it
+		}
+		m, ok := it.(map[string]any)
+		if !ok {
+			return false
+		}
+		_, t := m["targets"]
+		_, lb := m["labels"]
+		if !t && !lb {
+			return false
+		}
+		groups++
+	}
+	return groups > 0
+}
+
+// targetGroupNodes is targetGroupList for a YAML sequence.
+func targetGroupNodes(seq *yaml.Node) bool {
+	groups := 0
+	for _, it := range seq.Content {
+		if it.Kind == yaml.ScalarNode && it.Tag == "!!null" {
+			continue
+		}
+		if it.Kind != yaml.MappingNode || (mapGet(it, "targets") == nil && mapGet(it, "labels") == nil) {
+			return false
+		}
+		groups++
+	}
+	return groups > 0
 }
 
 func hasIn(top map[string]*yaml.Node) func(...string) bool {

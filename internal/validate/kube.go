@@ -97,6 +97,12 @@ type embedded struct {
 	remap func(Finding) Finding
 }
 
+// embed is content of f checked as a file of its own kind: the same path,
+// ownership and check selection as f.
+func (f *file) embed(kind Kind, data []byte) *file {
+	return &file{path: f.path, kind: kind, forced: true, own: f.own, via: f.via, sel: f.sel, data: data}
+}
+
 func scalar(n *yaml.Node, key string) string {
 	if v := mapGet(n, key); v != nil && v.Kind == yaml.ScalarNode {
 		return v.Value
@@ -307,7 +313,7 @@ func ruleGroupsAsFile(f *file, specNode *yaml.Node, opts Options) *embedded {
 		f.errorf(groups.Line, groups.Column, "kubernetes/invalid", "%v", err)
 		return nil
 	}
-	sub := &file{path: f.path, kind: KindRules, data: data}
+	sub := f.embed(KindRules, data)
 	checkRules(sub, opts)
 	newRoot, err := parseYAML(data)
 	if err != nil {
@@ -382,7 +388,7 @@ func configMapContents(f *file, root *yaml.Node, cm *corev1.ConfigMap, opts Opti
 			f.warnf(k.Line, k.Column, "kubernetes/configmap", "%s: the sidecar loads dashboards from keys ending in .json", k.Value)
 			continue
 		}
-		sub := &file{path: f.path, kind: kind, data: []byte(v.Value)}
+		sub := f.embed(kind, []byte(v.Value))
 		if kind == KindDashboard {
 			checkDashboard(sub, opts)
 		} else {

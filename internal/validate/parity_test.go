@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/investiq/investiq-mon/internal/testutil"
@@ -17,15 +18,23 @@ import (
 )
 
 // The parity corpus: every file under testdata/parity is checked by
-// validate and by the real promtool or amtool at the pinned versions, and
-// the verdicts must agree. A bad file has exactly one defect, and its
-// `# want-line: N` comment says where it is; every error validate reports
-// must be on that line, and so must promtool's when it gives one. A
-// `# want-lint-line: N` file is valid but trips promtool's default lint.
+// validate and by the real promtool or amtool at the pinned versions, with
+// and without --lint-fatal, and the exit codes must agree, with the house
+// checks at their default (the corpus is not the project's) and with
+// --profile promtool. A bad file has exactly one defect, and its
+// `# want-line: N` comment says where it is (in the file `# want-path:`
+// names, when the defect is in a rule file or file_sd file the config
+// reads); every error validate reports must be there, and promtool's line
+// too when it gives one. A `# want-lint-line: N` file (`# want-lint-path:`)
+// is valid but trips promtool's default lint. An `# upstream-crashes` file
+// makes the upstream tool panic: validate must report an error instead.
 
 var (
 	wantLineRE     = regexp.MustCompile(`(?m)^# want-line: (\d+)$`)
 	wantLintLineRE = regexp.MustCompile(`(?m)^# want-lint-line: (\d+)$`)
+	wantPathRE     = regexp.MustCompile(`(?m)^# want-path: (\S+)$`)
+	wantLintPathRE = regexp.MustCompile(`(?m)^# want-lint-path: (\S+)$`)
+	crashesRE      = regexp.MustCompile(`(?m)^# upstream-crashes$`)
 	// "file: 7:15: group ..." (rulefmt) or "line 3: field ..." (YAML).
 	upstreamLineRE = regexp.MustCompile(`(?m)(?:^\S+: (\d+):\d+: |\bline (\d+)\b)`)
 )
@@ -56,8 +65,10 @@ func upstream(t *testing.T, name string, extra ...string) (int, string) {
 		args = []string{"check", "config"}
 	case strings.HasPrefix(name, "am-"):
 		tool, args = "amtool", []string{"check-config"}
+	case strings.HasPrefix(name, "web-"):
+		args = []string{"check", "web-config"}
 	default:
-		t.Fatalf("%s: parity files are named rules-*, prom-* or am-*", name)
+		t.Fatalf("%s: parity files are named rules-*, prom-*, am-* or web-*", name)
 	}
 	args = append(append(args, extra...), name)
 	cmd := exec.Command(testutil.Bin(t, tool), args...)
@@ -96,6 +107,11 @@ func TestParityWithPromtoolAndAmtool(t *testing.T) {
 		t.Fatalf("the parity corpus needs at least 40 good and bad files, has %d good and %d bad", good, bad)
 	}
 	s := spec.Default()
+	var agree, total int
+	var mu sync.Mutex
+	t.Cleanup(func() {
+		t.Logf("parity: %d of %d files agree with promtool/amtool on the exit code, with and without --lint-fatal", agree, total)
+	})
 	for _, path := range files {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
@@ -109,32 +125,62 @@ func TestParityWithPromtoolAndAmtool(t *testing.T) {
 			if isBad && wantLine == 0 {
 				t.Fatalf("a bad parity file needs a `# want-line: N` comment")
 			}
+			wantPath := commentPath(wantPathRE, data, path)
+			crashes := crashesRE.Match(data)
 
 			upCode, upOut := upstream(t, name)
+			upFatal, upFatalOut := upstream(t, name, lintFatalFlag(name)...)
 			res, err := Run(context.Background(), []string{path}, Options{Spec: s})
 			if err != nil {
 				t.Fatal(err)
 			}
-			code := res.ExitCode(false)
+			code, fatal := res.ExitCode(false), res.ExitCode(true)
+			if crashes {
+				if upCode != 2 || !strings.Contains(upOut, "panic") {
+					t.Fatalf("upstream was expected to crash (exit 2, panic), exits %d:\n%s", upCode, upOut)
+				}
+				if code != 1 || len(findingsOf(res, path, "input/crash")) != 1 {
+					t.Fatalf("validate must report the crash as an error at the file (exit 1), exits %d:\n%s", code, findingsText(res))
+				}
+				return
+			}
+			mu.Lock()
+			total++
+			mu.Unlock()
 			if code != upCode {
 				t.Fatalf("verdicts differ: validate exits %d, upstream %d\nvalidate:\n%s\nupstream:\n%s", code, upCode, findingsText(res), upOut)
+			}
+			if fatal != upFatal {
+				t.Fatalf("with --lint-fatal: validate exits %d, upstream %d\nvalidate:\n%s\nupstream:\n%s", fatal, upFatal, findingsText(res), upFatalOut)
+			}
+			// --profile promtool is exactly promtool: the same codes.
+			exact, err := Run(context.Background(), []string{path}, Options{Spec: s, Profile: ProfilePromtool})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if exact.ExitCode(false) != upCode || exact.ExitCode(true) != upFatal {
+				t.Fatalf("--profile promtool exits %d/%d, upstream %d/%d", exact.ExitCode(false), exact.ExitCode(true), upCode, upFatal)
 			}
 			if isBad != (upCode == 1) {
 				t.Fatalf("upstream exits %d on a file named %s: the corpus is wrong\n%s", upCode, name, upOut)
 			}
+			mu.Lock()
+			agree++
+			mu.Unlock()
 
 			var located int
 			for _, fd := range res.Findings {
-				if fd.Path != path || fd.Severity != Error {
+				if fd.Severity != Error {
 					continue
 				}
-				if fd.Line != wantLine {
-					t.Errorf("error at line %d, the defect is on line %d: %s", fd.Line, wantLine, fd)
+				if filepath.Clean(fd.Path) != wantPath || fd.Line != wantLine {
+					t.Errorf("error at %s:%d, the defect is at %s:%d: %s", fd.Path, fd.Line, wantPath, wantLine, fd)
+					continue
 				}
 				located++
 			}
 			if isBad && located == 0 {
-				t.Errorf("no error located in the file itself:\n%s", findingsText(res))
+				t.Errorf("no error located at the defect:\n%s", findingsText(res))
 			}
 			if m := upstreamLineRE.FindStringSubmatch(upOut); isBad && m != nil {
 				l := m[1] + m[2]
@@ -144,20 +190,38 @@ func TestParityWithPromtoolAndAmtool(t *testing.T) {
 			}
 
 			if lint := commentLine(t, wantLintLineRE, data); lint > 0 {
-				upCode, upOut := upstream(t, name, "--lint-fatal")
-				if upCode != 3 || res.ExitCode(true) != 3 {
-					t.Errorf("with --lint-fatal: validate exits %d, upstream %d (want 3)\n%s", res.ExitCode(true), upCode, upOut)
+				if upFatal != 3 || fatal != 3 {
+					t.Errorf("with --lint-fatal: validate exits %d, upstream %d (want 3)\n%s", fatal, upFatal, upFatalOut)
 				}
+				lintPath := commentPath(wantLintPathRE, data, path)
 				found := false
 				for _, fd := range res.Findings {
-					found = found || (fd.Check == "rules/duplicate" && fd.Line == lint)
+					found = found || (fd.Check == "rules/duplicate" && filepath.Clean(fd.Path) == lintPath && fd.Line == lint)
 				}
 				if !found {
-					t.Errorf("no rules/duplicate warning on line %d:\n%s", lint, findingsText(res))
+					t.Errorf("no rules/duplicate warning at %s:%d:\n%s", lintPath, lint, findingsText(res))
 				}
 			}
 		})
 	}
+}
+
+// commentPath is the file a `# want-path:` comment names, relative to the
+// parity directory, or the file itself.
+func commentPath(re *regexp.Regexp, data []byte, self string) string {
+	if m := re.FindSubmatch(data); m != nil {
+		return filepath.Join(filepath.Dir(self), string(m[1]))
+	}
+	return filepath.Clean(self)
+}
+
+// lintFatalFlag is --lint-fatal for promtool check rules and config;
+// amtool and promtool check web-config have no lint.
+func lintFatalFlag(name string) []string {
+	if strings.HasPrefix(name, "am-") || strings.HasPrefix(name, "web-") {
+		return nil
+	}
+	return []string{"--lint-fatal"}
 }
 
 func findingsText(r *Result) string {

@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,10 +22,10 @@ import (
 	_ "github.com/prometheus/prometheus/discovery/http"
 	_ "github.com/prometheus/prometheus/discovery/marathon"
 	_ "github.com/prometheus/prometheus/discovery/puppetdb"
-	"github.com/prometheus/prometheus/discovery/targetgroup"
 	_ "github.com/prometheus/prometheus/discovery/triton"
 	"github.com/prometheus/prometheus/notifier"
 	yamlv2 "go.yaml.in/yaml/v2"
+	"gopkg.in/yaml.v3"
 )
 
 // checkPrometheus is `promtool check config` on one file: the upstream
@@ -36,11 +35,15 @@ import (
 func checkPrometheus(f *file, opts Options) {
 	root, _ := parseYAML(f.data)
 	checkInlineSecrets(f, root, prometheusSecrets)
-	// LoadFile, not Load: it resolves relative paths against the file's
-	// directory, as the server and promtool do.
-	cfg, err := config.LoadFile(f.path, false, discard)
+	// What config.LoadFile does, on the bytes already read (and bounded):
+	// load, then resolve relative paths against the file's directory, as
+	// the server and promtool do.
+	cfg, err := config.Load(string(f.data), discard)
+	if err == nil {
+		cfg.SetDirectory(filepath.Dir(f.path))
+	}
 	if err != nil {
-		msg := strings.TrimPrefix(err.Error(), "parsing YAML file "+f.path+": ")
+		msg := err.Error()
 		for _, lm := range splitYAMLError(msg) {
 			line, col := lm.at(root)
 			if m := unlinkedSDRE.FindStringSubmatch(lm.msg); m != nil && knownSD[m[1]] {
@@ -123,27 +126,11 @@ func checkPrometheus(f *file, opts Options) {
 		checkTLS(sc.JobName, sc.HTTPClientConfig.TLSConfig)
 		for _, c := range sc.ServiceDiscoveryConfigs {
 			switch c := c.(type) {
+			case discovery.StaticConfig:
+				staticTargetFindings(f, root, sc, c)
 			case *filesd.SDConfig:
-				if opts.SyntaxOnly {
-					continue
-				}
-				for _, pattern := range c.Files {
-					matches, _ := filepath.Glob(pattern)
-					if len(matches) == 0 {
-						// promtool only warns: the file may be written later.
-						line, col := at(relTo(f.path, pattern))
-						f.warnf(line, col, "prometheus/file-sd", "file %q for file_sd in scrape job %q does not exist", pattern, sc.JobName)
-					}
-					for _, m := range matches {
-						// promtool also runs each target group through the
-						// scrape package's relabelling; that package needs a
-						// module outside go.mod (gogo/protobuf), so only the
-						// file itself is checked here.
-						if _, err := readSDFile(m); err != nil {
-							line, col := at(relTo(f.path, pattern))
-							f.errorf(line, col, "prometheus/file-sd", "checking SD file %q: %v", m, err)
-						}
-					}
+				if !opts.SyntaxOnly {
+					f.fileSD(root, c, sdRef{scrape: sc}, fmt.Sprintf("scrape job %q", sc.JobName))
 				}
 			}
 		}
@@ -159,32 +146,38 @@ func checkPrometheus(f *file, opts Options) {
 					}
 				}
 			case *filesd.SDConfig:
-				if opts.SyntaxOnly {
-					continue
-				}
-				for _, pattern := range c.Files {
-					matches, _ := filepath.Glob(pattern)
-					if len(matches) == 0 {
-						line, col := at(relTo(f.path, pattern))
-						f.warnf(line, col, "prometheus/file-sd", "file %q for file_sd in alertmanager config does not exist", pattern)
-					}
-					for _, m := range matches {
-						tgs, err := readSDFile(m)
-						for _, tg := range tgs {
-							if err == nil {
-								_, _, err = notifier.AlertmanagerFromGroup(tg, am)
-							}
-						}
-						if err != nil {
-							line, col := at(relTo(f.path, pattern))
-							f.errorf(line, col, "prometheus/file-sd", "checking SD file %q: %v", m, err)
-						}
-					}
+				if !opts.SyntaxOnly {
+					f.fileSD(root, c, sdRef{am: am}, "alertmanager config")
 				}
 			}
 		}
 	}
 	checkReferencedSecretFiles(f, root)
+}
+
+// fileSD records the files a file_sd config names for Run to check, and
+// notes a pattern that matches nothing: promtool only warns about it (the
+// file may be written later), and the warning never changes its exit code.
+func (f *file) fileSD(root *yaml.Node, c *filesd.SDConfig, ref sdRef, who string) {
+	for _, pattern := range c.Files {
+		line, col := 0, 0
+		if n := findScalar(root, relTo(f.path, pattern), false); n != nil {
+			line, col = n.Line, n.Column
+		}
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			f.errorf(line, col, "prometheus/file-sd", "file_sd pattern %q: %v", pattern, err)
+			continue
+		}
+		if len(matches) == 0 {
+			f.infof(line, col, "prometheus/file-sd", "file %q for file_sd in %s does not exist", pattern, who)
+		}
+		for _, m := range matches {
+			r := ref
+			r.path = m
+			f.sdRefs = append(f.sdRefs, r)
+		}
+	}
 }
 
 var unlinkedSDRE = regexp.MustCompile(`field (\w+)_sd_configs not found`)
@@ -206,33 +199,6 @@ func relTo(cfgPath, p string) string {
 		return r
 	}
 	return p
-}
-
-// readSDFile reads a file_sd file the way Prometheus does: JSON or strict
-// YAML by extension.
-func readSDFile(path string) ([]*targetgroup.Group, error) {
-	content, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var tgs []*targetgroup.Group
-	switch ext := strings.ToLower(filepath.Ext(path)); ext {
-	case ".json":
-		err = json.Unmarshal(content, &tgs)
-	case ".yml", ".yaml":
-		err = yamlv2.UnmarshalStrict(content, &tgs)
-	default:
-		return nil, fmt.Errorf("invalid file extension: %q", ext)
-	}
-	if err != nil {
-		return nil, err
-	}
-	for i, tg := range tgs {
-		if tg == nil {
-			return nil, fmt.Errorf("nil target group item found (index %d)", i)
-		}
-	}
-	return tgs, nil
 }
 
 // checkHTTPConfig checks the HTTP client file promtool and amtool read

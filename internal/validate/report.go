@@ -23,12 +23,13 @@ type jsonReport struct {
 	Files    []string  `json:"files"`
 	Errors   int       `json:"errors"`
 	Warnings int       `json:"warnings"`
+	Infos    int       `json:"infos"`
 	Findings []Finding `json:"findings"`
 }
 
 // WriteJSON writes the whole result as one JSON document.
 func WriteJSON(w io.Writer, r *Result) error {
-	rep := jsonReport{Files: r.Files, Errors: r.Errors(), Warnings: r.Warnings(), Findings: r.Findings}
+	rep := jsonReport{Files: r.Files, Errors: r.Errors(), Warnings: r.Warnings(), Infos: r.Infos(), Findings: r.Findings}
 	if rep.Findings == nil {
 		rep.Findings = []Finding{}
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/rules"
@@ -67,7 +66,7 @@ var (
 // checkRules is `promtool check rules` on one file, then the lint and
 // cross-checks that need the rules' positions.
 func checkRules(f *file, opts Options) {
-	groups, rec, errs := parseRules(f.data, opts.IgnoreUnknownFields)
+	groups, exprs, errs := parseRules(f.data, opts.IgnoreUnknownFields, parallel(opts))
 	// Our own parse of the file only serves to place findings; a clean
 	// file, the common case, is parsed once, by rulefmt.
 	root := sync.OnceValue(func() *yaml.Node {
@@ -97,13 +96,13 @@ func checkRules(f *file, opts Options) {
 	if len(errs) == 0 {
 		lintDuplicates(f, groups, node)
 	}
-	if opts.Spec != nil {
+	if opts.Spec != nil && f.anyHouseOn("alerts/") {
 		lintAlerts(f, groups, node)
 	}
+	if opts.Spec == nil || !f.anyHouseOn("promql/") {
+		return
+	}
 	f.later = func(u *universe) []Finding {
-		if u.spec == nil {
-			return nil
-		}
 		type job struct {
 			gi, ri int
 			expr   string
@@ -126,8 +125,8 @@ func checkRules(f *file, opts Options) {
 				defer wg.Done()
 				for i := p; i < len(jobs); i += parts {
 					j := jobs[i]
-					expr, ok := rec.exprs[j.expr]
-					if !ok {
+					expr := exprs[j.gi][j.ri]
+					if expr == nil {
 						continue // did not parse: already reported by rulefmt
 					}
 					for _, pr := range u.checkExpr(expr, j.alert) {
@@ -310,14 +309,6 @@ func contentOf(n *yaml.Node) []*yaml.Node {
 	return n.Content
 }
 
-// parseRules is rulefmt's parse of a rule file, with the parser that kept
-// every expression it parsed.
-func parseRules(data []byte, ignoreUnknownFields bool) (*rulefmt.RuleGroups, *recordingParser, []error) {
-	rec := &recordingParser{Parser: promqlParser, exprs: map[string]parser.Expr{}}
-	groups, errs := rulefmt.Parse(data, ignoreUnknownFields, model.UTF8Validation, rec, discard)
-	return groups, rec, errs
-}
-
 // ruleNames are the recording rules (series) and alerts a file defines.
 func ruleNames(groups *rulefmt.RuleGroups) (records, alerts []string) {
 	for _, g := range groups.Groups {
@@ -337,7 +328,7 @@ func ruleNames(groups *rulefmt.RuleGroups) (records, alerts []string) {
 // its recording rules write and the alerts it defines, for Options.Records
 // and Options.Alerts. A file that does not parse is an error.
 func RuleNames(data []byte) (records, alerts []string, err error) {
-	groups, _, errs := parseRules(data, true)
+	groups, _, errs := parseRules(data, true, 1)
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
@@ -346,21 +337,4 @@ func RuleNames(data []byte) (records, alerts []string, err error) {
 	}
 	records, alerts = ruleNames(groups)
 	return records, alerts, nil
-}
-
-// recordingParser is the PromQL parser handed to rulefmt: it keeps every
-// expression rulefmt parses, so the cross-checks walk the very AST rulefmt
-// validated instead of parsing each expression a second time. rulefmt
-// parses sequentially; the map is only read after it returns.
-type recordingParser struct {
-	parser.Parser
-	exprs map[string]parser.Expr
-}
-
-func (p *recordingParser) ParseExpr(input string) (parser.Expr, error) {
-	e, err := p.Parser.ParseExpr(input)
-	if err == nil {
-		p.exprs[input] = e
-	}
-	return e, err
 }

@@ -1,74 +1,23 @@
 package validate
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 
-	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
-)
 
-// ruleTestFile mirrors promtool's unit test file (cmd/promtool/unittest.go),
-// which promtool decodes strictly: an unknown field is an error there too.
-type ruleTestFile struct {
-	RuleFiles          []string       `yaml:"rule_files"`
-	EvaluationInterval model.Duration `yaml:"evaluation_interval,omitempty"`
-	GroupEvalOrder     []string       `yaml:"group_eval_order"`
-	FuzzyCompare       bool           `yaml:"fuzzy_compare,omitempty"`
-	Tests              []struct {
-		Interval    model.Duration `yaml:"interval"`
-		InputSeries []struct {
-			Series string `yaml:"series"`
-			Values string `yaml:"values"`
-		} `yaml:"input_series"`
-		AlertRuleTests []struct {
-			EvalTime  model.Duration `yaml:"eval_time"`
-			Alertname string         `yaml:"alertname"`
-			ExpAlerts []struct {
-				ExpLabels      map[string]string `yaml:"exp_labels"`
-				ExpAnnotations map[string]string `yaml:"exp_annotations"`
-			} `yaml:"exp_alerts"`
-		} `yaml:"alert_rule_test,omitempty"`
-		PromqlExprTests []struct {
-			Expr       string         `yaml:"expr"`
-			EvalTime   model.Duration `yaml:"eval_time"`
-			ExpSamples []struct {
-				Labels    string  `yaml:"labels"`
-				Value     float64 `yaml:"value"`
-				Histogram string  `yaml:"histogram"`
-			} `yaml:"exp_samples"`
-		} `yaml:"promql_expr_test,omitempty"`
-		ExternalLabels map[string]string `yaml:"external_labels,omitempty"`
-		ExternalURL    string            `yaml:"external_url,omitempty"`
-		TestGroupName  string            `yaml:"name,omitempty"`
-		StartTimestamp any               `yaml:"start_timestamp,omitempty"`
-	} `yaml:"tests"`
-}
+	"github.com/investiq/investiq-mon/internal/promtest"
+)
 
 // checkRuleTest checks a promtool rule-test file without running it (that
 // is `investiq-mon test`): structure, that its rule files exist, and that
 // every input series, expected label set and PromQL expression parses.
 func checkRuleTest(f *file, opts Options) {
-	root, err := parseYAML(f.data)
+	// The verdict is promtool's decoder's (yaml v2, strict); our own parse
+	// only places the findings.
+	root, _ := parseYAML(f.data)
+	t, err := promtest.Decode(f.data)
 	if err != nil {
-		line, col := yamlErrorPos(err)
-		f.errorf(line, col, "rule-test/invalid", "%v", err)
-		return
-	}
-	var t ruleTestFile
-	if err := root.Decode(&t); err != nil {
-		for _, lm := range splitYAMLError(err.Error()) {
-			line, col := lm.at(root)
-			f.errorf(line, col, "rule-test/invalid", "%s", lm.msg)
-		}
-		return
-	}
-	// Strictness as promtool: decode again rejecting unknown fields.
-	dec := yaml.NewDecoder(bytes.NewReader(f.data))
-	dec.KnownFields(true)
-	var strict ruleTestFile
-	if err := dec.Decode(&strict); err != nil {
 		for _, lm := range splitYAMLError(err.Error()) {
 			line, col := lm.at(root)
 			f.errorf(line, col, "rule-test/invalid", "%s", lm.msg)

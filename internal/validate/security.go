@@ -1,8 +1,11 @@
 package validate
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -115,8 +118,27 @@ func checkSecretFileMode(f *file) {
 // checkWebConfig is `promtool check web-config`: exporter-toolkit's own
 // validation of the file Prometheus and Alertmanager load with
 // --web.config.file (users' bcrypt hashes, TLS files and settings).
-func checkWebConfig(f *file, _ Options) {
+func checkWebConfig(f *file, opts Options) {
 	root, yerr := parseYAML(f.data)
+	// exporter-toolkit reads the TLS files it names: refuse devices and
+	// huge files before it does.
+	refused := false
+	walkYAML(root, nil, func(_ []string, k, v *yaml.Node) {
+		if !strings.HasSuffix(k.Value, "_file") || v.Kind != yaml.ScalarNode || v.Value == "" {
+			return
+		}
+		p := v.Value
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(f.path), p)
+		}
+		if _, err := checkReadable(p, maxFileSize(opts)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			f.errorf(v.Line, v.Column, "web-config/invalid", "%s %s: %v", k.Value, v.Value, cleanPathErr(err))
+			refused = true
+		}
+	})
+	if refused {
+		return
+	}
 	if err := web.Validate(f.path); err != nil {
 		line, col := 0, 0
 		if yerr == nil {
@@ -136,6 +158,9 @@ func checkWebConfig(f *file, _ Options) {
 			if l == 0 {
 				l, c = locateByQuoted(root, lm.msg)
 			}
+			if m := failedToReadRE.FindStringSubmatch(lm.msg); l == 0 && m != nil {
+				l, c = locateKey(root, m[1])
+			}
 			f.errorf(l, c, "web-config/invalid", "%s", lm.msg)
 		}
 		return
@@ -144,6 +169,10 @@ func checkWebConfig(f *file, _ Options) {
 		f.warnf(1, 1, "security/open-web", "no basic_auth_users and no TLS client auth: anyone who reaches the port can query and reconfigure the server")
 	}
 }
+
+// failedToReadRE is exporter-toolkit's error for a TLS file it cannot
+// read: "failed to read cert_file (path): ...".
+var failedToReadRE = regexp.MustCompile(`failed to read (\w+) \(`)
 
 func userEntries(root *yaml.Node) [][2]*yaml.Node {
 	users := mapGet(root, "basic_auth_users")

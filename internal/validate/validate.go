@@ -35,6 +35,9 @@ type Severity string
 const (
 	Error   Severity = "error"
 	Warning Severity = "warning"
+	// Info is a note that never changes the exit code, as promtool's
+	// WARNING about a file_sd file that does not exist yet.
+	Info Severity = "info"
 )
 
 // Finding is one problem in one file.
@@ -71,9 +74,19 @@ type Options struct {
 	// (rule files, credentials, TLS files, compose mounts), as promtool's
 	// --syntax-only does.
 	SyntaxOnly bool
-	// Disable lists check ids (or prefixes ending in "/", e.g. "security/")
-	// whose findings are dropped.
-	Disable []string
+	// Profile is the base selection of the house checks (Checks with
+	// Class House): ProfileDefault (the zero value) runs them on the
+	// project's own files only, ProfilePromtool nowhere, ProfileAll
+	// everywhere. Upstream checks always run.
+	Profile Profile
+	// Enable turns house checks on for every file, Disable turns any check
+	// off for every file: check ids, or prefixes ending in "/" (e.g.
+	// "security/"). Disable wins.
+	Enable, Disable []string
+	// OwnDir is the project's directory (the spec's monitoring/): files
+	// under it are the project's own, as are files anywhere that carry
+	// GeneratedMarker.
+	OwnDir string
 	// Spec enables the cross-checks against the declared metrics, jobs and
 	// alerts. Nil runs the upstream checks only.
 	Spec *spec.Spec
@@ -83,8 +96,14 @@ type Options struct {
 	// renders define (RuleNames), so a dashboard validated without the rule
 	// files may query them. Used only with Spec.
 	Records, Alerts []string
+	// SpecRules, when set, gives more Records and Alerts: those of the
+	// rule files the spec renders. It is called only when some file gets
+	// the cross-checks, since rendering the spec costs a run that has none.
+	SpecRules func() (records, alerts []string, err error)
 	// Parallel is how many files are checked at once; zero means GOMAXPROCS.
 	Parallel int
+	// MaxFileSize bounds every read; zero means DefaultMaxFileSize.
+	MaxFileSize int64
 }
 
 // ErrNoFiles is returned when the given paths hold no file to validate.
@@ -114,6 +133,9 @@ func (r *Result) Errors() int { return r.count(Error) }
 // Warnings counts the warning findings.
 func (r *Result) Warnings() int { return r.count(Warning) }
 
+// Infos counts the notes.
+func (r *Result) Infos() int { return r.count(Info) }
+
 func (r *Result) count(s Severity) int {
 	n := 0
 	for _, f := range r.Findings {
@@ -130,12 +152,23 @@ type file struct {
 	kind Kind
 	// forced is set for files whose kind is known from how they were
 	// reached (rule files named by a Prometheus config).
-	forced   bool
+	forced bool
+	// own is set for the project's own files (see ownership); via says
+	// how a file reached through a config was reached, and is nil for the
+	// inputs. A file reached through a config that is not the project's is
+	// not the project's either.
+	own      bool
+	via      *file
+	sel      selection
 	data     []byte
 	findings []Finding
 	// ruleFiles are the rule files a Prometheus config names; they are
-	// checked too, as promtool check config does.
+	// checked too, as promtool check config does. sdRefs are the file_sd
+	// files it names, with the job that reads each.
 	ruleFiles []string
+	sdRefs    []sdRef
+	// sd is a file_sd file's target groups, once loaded.
+	sd *sdFile
 	// records are the recording rules this file defines: their names are
 	// series other files may query.
 	records []string
@@ -148,7 +181,18 @@ type file struct {
 	later func(*universe) []Finding
 }
 
+// on says whether a check runs on this file.
+func (f *file) on(check string) bool { return f.sel.on(check, f.own) }
+
+// anyHouseOn says whether any house check under a prefix runs on this
+// file.
+func (f *file) anyHouseOn(prefix string) bool { return f.sel.anyHouseOn(prefix, f.own) }
+
+// add records a finding unless its check is off for this file.
 func (f *file) add(fd Finding) {
+	if !f.on(fd.Check) {
+		return
+	}
 	if fd.Path == "" {
 		fd.Path = f.path
 	}
@@ -163,23 +207,39 @@ func (f *file) warnf(line, col int, check, format string, args ...any) {
 	f.add(Finding{Line: line, Col: col, Severity: Warning, Check: check, Message: fmt.Sprintf(format, args...)})
 }
 
+func (f *file) infof(line, col int, check, format string, args ...any) {
+	f.add(Finding{Line: line, Col: col, Severity: Info, Check: check, Message: fmt.Sprintf(format, args...)})
+}
+
 // Run validates the files and directories in paths.
 func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 	if opts.Kind != "" && !slices.Contains(Kinds, opts.Kind) {
 		return nil, fmt.Errorf("unknown kind %q (want one of %s)", opts.Kind, kindList())
 	}
-	var files []*file
-	seen := map[string]bool{}
-	addFile := func(p string, k Kind, forced bool) {
-		key := p
-		if abs, err := filepath.Abs(p); err == nil {
-			key = abs
+	if opts.Profile != "" && !slices.Contains(Profiles, opts.Profile) {
+		return nil, fmt.Errorf("unknown profile %q (want one of %s)", opts.Profile, profileList())
+	}
+	for _, p := range append(slices.Clone(opts.Enable), opts.Disable...) {
+		if err := CheckPattern(p); err != nil {
+			return nil, err
 		}
-		if seen[key] {
+	}
+	sel := newSelection(opts)
+	var files []*file
+	seen := map[string]*file{}
+	key := func(p string) string {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+		return p
+	}
+	addFile := func(p string, k Kind, forced bool, via *file) {
+		if seen[key(p)] != nil {
 			return
 		}
-		seen[key] = true
-		files = append(files, &file{path: p, kind: k, forced: forced})
+		f := &file{path: p, kind: k, forced: forced, via: via, sel: sel}
+		seen[key(p)] = f
+		files = append(files, f)
 	}
 	var walkErrs []Finding
 	for _, p := range paths {
@@ -189,7 +249,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 			continue
 		}
 		if !fi.IsDir() {
-			addFile(p, opts.Kind, opts.Kind != "")
+			addFile(p, opts.Kind, opts.Kind != "", nil)
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -205,7 +265,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 				return nil
 			}
 			if walked(d.Name()) {
-				addFile(path, opts.Kind, opts.Kind != "")
+				addFile(path, opts.Kind, opts.Kind != "", nil)
 			}
 			return nil
 		})
@@ -217,21 +277,49 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("%w in %s", ErrNoFiles, strings.Join(paths, ", "))
 	}
 
-	checkAll(ctx, files, opts)
-	// A Prometheus config names rule files: check them too (once), as
-	// promtool check config does, unless they were among the inputs.
+	own := newOwnership(opts.OwnDir)
+	checkAll(ctx, files, opts, own)
+	// A Prometheus config names rule files and file_sd files: check them
+	// too (once), as promtool check config does, unless they were among
+	// the inputs; then check each file_sd file's targets as each job that
+	// reads it would get them.
 	if !opts.SyntaxOnly {
 		n := len(files)
 		for _, f := range files[:n] {
 			for _, rf := range f.ruleFiles {
-				addFile(rf, KindRules, true)
+				addFile(rf, KindRules, true, f)
+			}
+			for _, ref := range f.sdRefs {
+				addFile(ref.path, KindFileSD, true, f)
 			}
 		}
 		if len(files) > n {
-			checkAll(ctx, files[n:], opts)
+			checkAll(ctx, files[n:], opts, own)
+		}
+		for _, f := range files[:n] {
+			for _, ref := range f.sdRefs {
+				if sd := seen[key(ref.path)]; sd != nil {
+					for _, fd := range checkSDTargets(sd, ref) {
+						sd.add(fd)
+					}
+				}
+			}
 		}
 	}
 
+	// The cross-file phase, and what the spec's own rule files define,
+	// are only needed by files with house checks on.
+	if !slices.ContainsFunc(files, func(f *file) bool { return f.later != nil }) {
+		return finish(files, walkErrs, sel), nil
+	}
+	if opts.SpecRules != nil && opts.Spec != nil {
+		records, alerts, err := opts.SpecRules()
+		if err != nil {
+			return nil, err
+		}
+		opts.Records = append(slices.Clone(opts.Records), records...)
+		opts.Alerts = append(slices.Clone(opts.Alerts), alerts...)
+	}
 	u := newUniverse(opts, files)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, parallel(opts))
@@ -244,19 +332,23 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			defer recoverAsFinding(f)
 			for _, fd := range f.later(u) {
 				f.add(fd)
 			}
 		}()
 	}
 	wg.Wait()
+	return finish(files, walkErrs, sel), nil
+}
 
-	res := &Result{Findings: walkErrs}
+// finish gathers every finding, sorted by path and position.
+func finish(files []*file, walkErrs []Finding, sel selection) *Result {
+	res := &Result{Findings: slices.DeleteFunc(walkErrs, func(f Finding) bool { return !sel.on(f.Check, false) })}
 	for _, f := range files {
 		res.Files = append(res.Files, f.path)
 		res.Findings = append(res.Findings, f.findings...)
 	}
-	res.Findings = slices.DeleteFunc(res.Findings, func(f Finding) bool { return disabled(opts.Disable, f.Check) })
 	slices.SortStableFunc(res.Findings, func(a, b Finding) int {
 		if c := strings.Compare(a.Path, b.Path); c != 0 {
 			return c
@@ -266,7 +358,7 @@ func Run(ctx context.Context, paths []string, opts Options) (*Result, error) {
 		}
 		return a.Col - b.Col
 	})
-	return res, nil
+	return res
 }
 
 func parallel(opts Options) int {
@@ -278,7 +370,7 @@ func parallel(opts Options) int {
 
 // checkAll reads and checks files in parallel: each file is independent
 // until the cross-file phase.
-func checkAll(ctx context.Context, files []*file, opts Options) {
+func checkAll(ctx context.Context, files []*file, opts Options, own ownership) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, parallel(opts))
 	for _, f := range files {
@@ -291,19 +383,23 @@ func checkAll(ctx context.Context, files []*file, opts Options) {
 				f.errorf(0, 0, "input/unreadable", "not checked: %v", ctx.Err())
 				return
 			}
-			checkFile(f, opts)
+			checkFile(f, opts, own)
 		}()
 	}
 	wg.Wait()
 }
 
-func checkFile(f *file, opts Options) {
-	data, err := os.ReadFile(f.path)
+func checkFile(f *file, opts Options, own ownership) {
+	// An upstream loader that panics on a file (Alertmanager's does on a
+	// route list with an empty item) costs that file, not the run.
+	defer recoverAsFinding(f)
+	data, err := readInput(f.path, maxFileSize(opts))
 	if err != nil {
 		f.errorf(0, 0, "input/unreadable", "%s", cleanPathErr(err))
 		return
 	}
 	f.data = data
+	f.own = own.owns(f.path, data) && (f.via == nil || f.via.own)
 	if isEnvFile(f.path) && !f.forced {
 		checkSecretFileMode(f)
 		return
@@ -330,6 +426,8 @@ func checkFile(f *file, opts Options) {
 		checkAlertmanager(f, opts)
 	case KindRuleTest:
 		checkRuleTest(f, opts)
+	case KindFileSD:
+		checkFileSD(f, opts)
 	case KindDashboard:
 		checkDashboard(f, opts)
 	case KindProvisioning:
@@ -363,13 +461,12 @@ func isEnvFile(path string) bool {
 	return b == ".env" || strings.HasSuffix(b, ".env")
 }
 
-func disabled(list []string, check string) bool {
-	for _, d := range list {
-		if d == check || (strings.HasSuffix(d, "/") && strings.HasPrefix(check, d)) {
-			return true
-		}
+func profileList() string {
+	s := make([]string, len(Profiles))
+	for i, p := range Profiles {
+		s[i] = string(p)
 	}
-	return false
+	return strings.Join(s, ", ")
 }
 
 // cleanPathErr drops the "open <path>:" prefix of an *fs.PathError: the

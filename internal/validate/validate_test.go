@@ -34,7 +34,7 @@ func generated(t *testing.T) (string, *spec.Spec) {
 
 func TestGeneratedStackValidatesClean(t *testing.T) {
 	dir, s := generated(t)
-	res := run(t, Options{Spec: s}, dir)
+	res := run(t, Options{Spec: s, OwnDir: dir}, dir)
 	if len(res.Findings) > 0 {
 		t.Fatalf("the generated stack has findings:\n%s", findingsText(res))
 	}
@@ -61,7 +61,7 @@ func TestWorldReadableEnvIsReported(t *testing.T) {
 	if err := os.Chmod(env, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res := run(t, Options{Spec: s}, dir)
+	res := run(t, Options{Spec: s, OwnDir: dir}, dir)
 	if len(res.Findings) != 1 || res.Findings[0].Check != "security/secret-file-mode" || res.Findings[0].Path != env {
 		t.Fatalf("want one security/secret-file-mode on %s, got:\n%s", env, findingsText(res))
 	}
@@ -75,14 +75,14 @@ func TestReferencedSecretFileModeIsReported(t *testing.T) {
 		"prometheus.yml": "scrape_configs:\n  - job_name: prometheus\n    basic_auth:\n      username: u\n      password_file: pw\n    static_configs:\n      - targets: [prometheus:9090]\n",
 		"pw":             "secret\n",
 	})
-	res := run(t, Options{}, filepath.Join(dir, "prometheus.yml"))
+	res := run(t, Options{Profile: ProfileAll}, filepath.Join(dir, "prometheus.yml"))
 	if len(res.Findings) != 1 || res.Findings[0].Check != "security/secret-file-mode" || res.Findings[0].Line != 5 {
 		t.Fatalf("want security/secret-file-mode on line 5, got:\n%s", findingsText(res))
 	}
 	if err := os.Chmod(filepath.Join(dir, "pw"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if res := run(t, Options{}, filepath.Join(dir, "prometheus.yml")); len(res.Findings) > 0 {
+	if res := run(t, Options{Profile: ProfileAll}, filepath.Join(dir, "prometheus.yml")); len(res.Findings) > 0 {
 		t.Fatalf("a 0600 secret file is fine, got:\n%s", findingsText(res))
 	}
 }
@@ -220,10 +220,10 @@ func TestConfigRuleFilesAreChecked(t *testing.T) {
 
 func TestDisablePrefix(t *testing.T) {
 	dir := write(t, map[string]string{"am.yml": "route:\n  receiver: a\nreceivers:\n  - name: a\n    webhook_configs:\n      - url: http://example.com/\n"})
-	if res := run(t, Options{}, dir); res.Warnings() != 1 {
+	if res := run(t, Options{Profile: ProfileAll}, dir); res.Warnings() != 1 {
 		t.Fatalf("want the inline-secret warning, got:\n%s", findingsText(res))
 	}
-	if res := run(t, Options{Disable: []string{"security/"}}, dir); len(res.Findings) != 0 {
+	if res := run(t, Options{Profile: ProfileAll, Disable: []string{"security/"}}, dir); len(res.Findings) != 0 {
 		t.Fatalf("--disable security/ must drop it, got:\n%s", findingsText(res))
 	}
 }
