@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"testing"
@@ -296,4 +297,21 @@ func TestKustomizeBuild(t *testing.T) {
 			t.Errorf("%d %s, want %d", kinds[k], k, n)
 		}
 	}
+}
+
+// The version the README and `generate` name is the one go.mod builds.
+func TestOperatorVersionIsTheModuleBuilt(t *testing.T) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		t.Skip("no build info in this test binary")
+	}
+	for _, d := range bi.Deps {
+		if d.Path == "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring" {
+			if d.Version != kube.OperatorVersion {
+				t.Errorf("kube.OperatorVersion is %s, go.mod builds %s", kube.OperatorVersion, d.Version)
+			}
+			return
+		}
+	}
+	t.Fatal("the operator's API module is not linked")
 }
