@@ -255,6 +255,7 @@ func (s *Spec) Check() error {
 	if s.DatasourceUID == "" {
 		add("datasourceUID", "must not be empty: every panel references it")
 	}
+	s.checkScale(add)
 	if len(ps) == 0 {
 		return nil
 	}

@@ -100,6 +100,10 @@ func InvestIQ(set Settings) *Spec {
 		PrometheusURL:        "http://" + set.PrometheusAddress,
 		AlertmanagerURL:      "http://" + set.AlertmanagerAddress,
 		GrafanaDashboardsDir: "/etc/grafana/dashboards",
+
+		RemoteWrite: investiqRemoteWrite(),
+		Federation:  investiqFederation(),
+		Kubernetes:  investiqKubernetes(),
 	}
 }
 
@@ -110,23 +114,29 @@ func Default() *Spec { return InvestIQ(Settings{}) }
 
 var dependencies = []string{"database", "redis", "polygon", "alpaca", "ml_service"}
 
+// maxEndpoints bounds the endpoint label: the API labels requests by route
+// template (/api/analyze/:symbol), never by raw path, so the series count
+// follows the number of routes, not the number of symbols. Sizing plans
+// for this many; raise it when routes are added.
+const maxEndpoints = 10
+
 func investiqMetrics() []Metric {
 	return []Metric{
 		{
 			Name: "investiq_requests_total", Type: Counter, Unit: "requests", Job: JobAPI,
 			Help:   "Total number of requests by endpoint.",
-			Labels: []Label{{Name: "endpoint", Help: "Route template, e.g. /api/analyze/:symbol."}},
+			Labels: []Label{{Name: "endpoint", Help: "Route template, e.g. /api/analyze/:symbol.", MaxValues: maxEndpoints}},
 		},
 		{
 			Name: "investiq_request_duration_milliseconds", Type: Histogram, Unit: "milliseconds", Job: JobAPI,
 			Help:    "Request latency distribution in milliseconds.",
-			Labels:  []Label{{Name: "endpoint", Help: "Route template."}},
+			Labels:  []Label{{Name: "endpoint", Help: "Route template.", MaxValues: maxEndpoints}},
 			Buckets: []float64{5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000},
 		},
 		{
 			Name: "investiq_errors_total", Type: Counter, Unit: "errors", Job: JobAPI,
 			Help:   "Total number of errors by type.",
-			Labels: []Label{{Name: "type", Help: "Error class, e.g. database, upstream, validation."}},
+			Labels: []Label{{Name: "type", Help: "Error class, e.g. database, upstream, validation.", MaxValues: 5}},
 		},
 		{
 			Name: "investiq_active_connections", Type: Gauge, Job: JobAPI,
@@ -624,5 +634,51 @@ func sloDashboard() Dashboard {
 		UID: "investiq-slo", Title: "InvestIQ SLOs", File: "investiq-slo.json",
 		Tags: []string{"investiq", "slo"}, From: "now-7d", Refresh: "1m",
 		Rows: rows,
+	}
+}
+
+// ---- Growing past one machine ---------------------------------------------
+//
+// README.md, "Growing past one machine", says which of these to pick when.
+
+// investiqRemoteWrite is where Prometheus sends every sample for long-term
+// storage. Off by default; for a Mimir, Cortex or Thanos Receive store:
+//
+//	return []RemoteWrite{{
+//		Name: "longterm", URL: "https://mimir.example/api/v1/push",
+//		BasicAuthUser: "investiq", PasswordSecret: "remote_write_password",
+//		// The store keeps the SLO recording rules and the quantile inputs it
+//		// needs; per-endpoint histogram buckets stay local.
+//		Relabel: []WriteRelabel{{Action: Drop, SourceLabels: []string{"__name__", "endpoint"},
+//			Regex: "investiq_request_duration_milliseconds_bucket;.+"}},
+//	}}
+func investiqRemoteWrite() []RemoteWrite { return nil }
+
+// investiqFederation renders global/prometheus.yml, a global Prometheus
+// that takes the recording rules and alerts of each InvestIQ server. Off by
+// default; for two regions:
+//
+//	return &Federation{Interval: time.Minute, Sources: []FederationSource{
+//		{Name: "eu", Address: "prometheus-eu.investiq.example:9090"},
+//		{Name: "us", Address: "prometheus-us.investiq.example:9090", PasswordSecret: "prometheus_us_password"},
+//	}}
+func investiqFederation() *Federation { return nil }
+
+// investiqKubernetes is what `generate --target kubernetes` needs to know
+// about the cluster: kube-prometheus-stack installed as Helm release
+// "kube-prometheus-stack" in namespace "monitoring", InvestIQ's Services
+// labelled app.kubernetes.io/name=api-server and ml-service with a port
+// named http, and .env loaded as Secret investiq-monitoring.
+func investiqKubernetes() Kubernetes {
+	return Kubernetes{
+		Namespace: "investiq",
+		Labels: map[string]string{
+			"app.kubernetes.io/part-of": "investiq",
+			// kube-prometheus-stack's Prometheus and Alertmanager select
+			// resources labelled with their Helm release.
+			"release": "kube-prometheus-stack",
+		},
+		SecretName:    "investiq-monitoring",
+		PrometheusURL: "http://prometheus-operated.monitoring.svc:9090",
 	}
 }

@@ -36,7 +36,7 @@ func (s *Spec) Secrets() []Secret {
 			Help: "Secret of receiver " + r.Name + " (" + string(r.Kind) + ").",
 		})
 	}
-	return out
+	return append(out, s.scaleSecrets()...)
 }
 
 // SecretPath is where the servers read a secret file.

@@ -30,6 +30,11 @@ type Label struct {
 	Name   string
 	Help   string
 	Values []string
+	// MaxValues bounds a label whose values are open (route templates,
+	// error classes): the most distinct values the API may emit. Sizing
+	// multiplies by it; a label with neither Values nor MaxValues is
+	// unbounded and generate warns.
+	MaxValues int
 }
 
 // State gives a gauge value a name, e.g. 0 = "Down", 1 = "Up". Healthy
@@ -374,6 +379,13 @@ type Spec struct {
 	// GrafanaDashboardsDir is where Grafana's file provider reads the
 	// dashboard JSON.
 	GrafanaDashboardsDir string
+
+	// Growing past one machine (spec/scale.go): remote write to a
+	// long-term store, a global Prometheus federating this one, and the
+	// prometheus-operator resources of `generate --target kubernetes`.
+	RemoteWrite []RemoteWrite
+	Federation  *Federation
+	Kubernetes  Kubernetes
 }
 
 // Metric returns the declared metric with the given family name.

@@ -20,6 +20,8 @@ type generateOptions struct {
 	Out   string
 	Check bool
 	Diff  bool
+	// Target is compose or kubernetes (generate_kube.go).
+	Target string
 }
 
 func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Command {
@@ -34,11 +36,20 @@ file is written atomically. On first run it also creates .env (mode 0600)
 with random passwords; .env is never overwritten and never printed.
 
 With --check nothing is written: the command exits 1 and lists every file
-that differs from what the spec renders (the drift check for CI).`,
+that differs from what the spec renders (the drift check for CI).
+
+--target kubernetes writes prometheus-operator resources instead, into
+kubernetes/ unless --out says otherwise: PrometheusRules, a ServiceMonitor
+per InvestIQ scrape job, an AlertmanagerConfig whose secrets are keys of
+the Secret made from .env, the dashboards and datasource as ConfigMaps for
+Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Diff && !opts.Check {
 				return fmt.Errorf("%w: --diff goes with --check", errUsage)
+			}
+			if err := generateTarget(cmd, opts); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(opts)
@@ -49,6 +60,7 @@ that differs from what the spec renders (the drift check for CI).`,
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "directory to write the stack into")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
+	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
 	return cmd
 }
 
@@ -58,10 +70,11 @@ func generateRun(opts *generateOptions) error {
 	if err != nil {
 		return err
 	}
-	files, err := render.Render(s)
+	files, err := renderTarget(opts, s)
 	if err != nil {
 		return err
 	}
+	warnUnbounded(opts, s)
 	if err := render.UsableDir(opts.Out); err != nil {
 		return fmt.Errorf("--out: %w", err)
 	}
@@ -102,6 +115,10 @@ func generateRun(opts *generateOptions) error {
 		fmt.Fprintf(io.ErrOut, "wrote %s\n", filepath.Join(opts.Out, filepath.FromSlash(f.Path)))
 	}
 	fmt.Fprintf(io.ErrOut, "%d files in %s, %d changed\n", len(files), opts.Out, len(toWrite))
+	if opts.Target == targetKubernetes {
+		kubernetesNextSteps(opts, s)
+		return nil
+	}
 
 	res, err := secrets.Ensure(opts.Out, s)
 	if err != nil {

@@ -160,6 +160,7 @@ inspects, backs up and restores the stack.`,
 		newCmdRestore(f, nil),
 		newCmdGrafana(f),
 		newCmdRoutes(f, nil),
+		newCmdSizing(f, nil),
 	)
 	return root
 }

@@ -70,10 +70,14 @@ func statusRun(cmd *cobra.Command, opts *statusOptions) error {
 		}
 	}
 	r := stack.CollectStatus(cmd.Context(), ep, stack.StatusOptions{ComposeFile: composeFile})
+	sz := sizingStatus(cmd.Context(), s, ep) // status_sizing.go
 	if opts.JSON {
 		enc := json.NewEncoder(f.IO.Out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := enc.Encode(struct {
+			*stack.Report
+			Sizing *statusSizing `json:"sizing"`
+		}{r, sz}); err != nil {
 			return err
 		}
 	} else {
@@ -83,6 +87,9 @@ func statusRun(cmd *cobra.Command, opts *statusOptions) error {
 		printable := *r
 		textsafe.Deep(&printable)
 		writeStatus(f.IO.Out, f.IO.Terminal, &printable, stack.Dependencies(s))
+		if sz.Estimate != nil {
+			writeSizing(f.IO.Out, f.IO.Terminal, sz.Estimate, sz.Observed)
+		}
 	}
 	for _, c := range r.Components {
 		if !c.Up && c.Name != stack.Grafana {

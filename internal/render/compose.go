@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -127,8 +128,10 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 	secrets := map[string]composeSecret{}
 	for _, sec := range s.Secrets() {
 		secrets[sec.File] = composeSecret{Environment: sec.Env}
-		if sec.File != spec.SecretStackPassword && sec.File != spec.SecretGrafanaPassword {
-			receiverSecrets = append(receiverSecrets, sec.File)
+	}
+	for _, r := range s.Receivers {
+		if !slices.Contains(receiverSecrets, r.SecretFile) {
+			receiverSecrets = append(receiverSecrets, r.SecretFile)
 		}
 	}
 	webConfig, err := WebConfig("${"+StackUserEnv+":-"+s.StackUser+"}", "${"+BcryptEnv+":?run investiq-mon generate to create .env}")
@@ -149,9 +152,10 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 				// container's hostname, which no browser resolves.
 				Command: append(PrometheusArgs(s, promConfigDir+"/prometheus.yml", promDataDir),
 					fmt.Sprintf("--web.external-url=http://%s:%d", browserHost(s.PublishAddress), s.Ports.Prometheus)),
-				Ports:    publish(s.Ports.Prometheus, 9090),
-				Volumes:  []string{"./prometheus:" + promConfigDir + ":ro", "prometheus_data:" + promDataDir},
-				Secrets:  []string{spec.SecretStackPassword},
+				Ports:   publish(s.Ports.Prometheus, 9090),
+				Volumes: []string{"./prometheus:" + promConfigDir + ":ro", "prometheus_data:" + promDataDir},
+				// remote write's credentials too (spec/scale.go).
+				Secrets:  append([]string{spec.SecretStackPassword}, s.RemoteWriteSecrets()...),
 				Configs:  webRef,
 				Networks: nets,
 				Healthcheck: health("CMD", "promtool", "check", "healthy", "--url=http://localhost:9090",

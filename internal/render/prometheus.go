@@ -19,6 +19,8 @@ type promConfig struct {
 	Alerting      promAlerting `yaml:"alerting"`
 	RuleFiles     []string     `yaml:"rule_files"`
 	ScrapeConfigs []promScrape `yaml:"scrape_configs"`
+	// RemoteWrite is in remotewrite.go.
+	RemoteWrite []promRemoteWrite `yaml:"remote_write,omitempty"`
 }
 
 type promGlobal struct {
@@ -91,6 +93,7 @@ func renderPrometheus(s *spec.Spec) ([]File, error) {
 		}
 		cfg.ScrapeConfigs = append(cfg.ScrapeConfigs, sc)
 	}
+	cfg.RemoteWrite = remoteWrite(s)
 	prom, err := yamlFile(PrometheusConfig, "Prometheus configuration for "+s.Project+".", cfg)
 	if err != nil {
 		return nil, err

@@ -62,6 +62,7 @@ var renderers = []renderer{
 	renderCompose,
 	renderEnvExample,
 	renderGitIgnore,
+	renderFederation, // federation.go: only with spec.Federation
 }
 
 // Render checks the spec and renders every file of the stack, sorted by

@@ -259,14 +259,26 @@ func (f *family) collector() prometheus.Collector {
 	}
 }
 
+// labelValues are the values emitted for a label: its closed set, else the
+// sample values padded or cut to its MaxValues, so the simulator serves as
+// many series as the spec plans for (what sizing estimates). The padding
+// values get no traffic, like a route nobody calls.
 func labelValues(l spec.Label) []string {
 	if len(l.Values) > 0 {
 		return l.Values
 	}
-	if v, ok := sampleValues[l.Name]; ok {
-		return v
+	vs, ok := sampleValues[l.Name]
+	if !ok {
+		vs = []string{"simulated"}
 	}
-	return []string{"simulated"}
+	if l.MaxValues <= 0 {
+		return vs
+	}
+	out := slices.Clone(vs[:min(len(vs), l.MaxValues)])
+	for i := len(out); i < l.MaxValues; i++ {
+		out = append(out, fmt.Sprintf("%s-%d", l.Name, i+1))
+	}
+	return out
 }
 
 // product is every combination of one value per label, in order; one

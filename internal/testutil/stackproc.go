@@ -134,9 +134,16 @@ func port(t testing.TB, addr string) int {
 // /metrics URL; the caller starts Prometheus and Alertmanager.
 func SimulatedStack(t testing.TB) (*RenderedStack, *simulate.Simulator, string) {
 	t.Helper()
+	return SimulatedStackWith(t, spec.InvestIQ)
+}
+
+// SimulatedStackWith is SimulatedStack with another spec constructor, for
+// tests that turn on parts of the spec the default leaves off.
+func SimulatedStackWith(t testing.TB, newSpec func(spec.Settings) *spec.Spec) (*RenderedStack, *simulate.Simulator, string) {
+	t.Helper()
 	apiAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
 	mlAddr := "127.0.0.1:" + strconv.Itoa(FreePort(t))
-	rs := RenderStack(t, spec.Settings{
+	rs := RenderStackWith(t, newSpec, spec.Settings{
 		APIAddress: apiAddr, MLAddress: mlAddr,
 		APIScrapeInterval: time.Second, MLScrapeInterval: time.Second, EvaluationInterval: time.Second,
 	})

@@ -58,6 +58,12 @@ var Checks = []Check{
 	{"compose/invalid", Upstream, "docker compose's loader and schema"},
 	{"dashboard/invalid", Upstream, "dashboard JSON Grafana cannot load"},
 	{"provisioning/invalid", Upstream, "provisioning files Grafana refuses: apiVersion, names, two default datasources, providers"},
+	{"kubernetes/invalid", Upstream, "a Kubernetes manifest that is not YAML, or lacks apiVersion, kind or metadata.name"},
+	{"kubernetes/schema", Upstream, "a manifest field the resource's API type does not have, or of the wrong type (prometheus-operator's and Kubernetes' types, decoded strictly)"},
+	{"kubernetes/kind", Upstream, "a Kubernetes kind investiq-mon does not check (a warning)"},
+	{"kubernetes/servicemonitor", Upstream, "a ServiceMonitor endpoint without a port, or with an interval or relabelling Prometheus refuses; one selecting every Service (a warning)"},
+	{"kubernetes/missing-resource", Upstream, "a kustomization resource that does not exist"},
+	{"kubernetes/kustomize", Upstream, "the kustomization does not build (kustomize, as kubectl apply -k runs it)"},
 
 	{"rule-test/rule-files", House, "a rule test file names a rule file that does not exist (promtool only warns)"},
 	{"promql/unknown-metric", House, "a selector names a metric the spec does not declare"},
@@ -81,6 +87,8 @@ var Checks = []Check{
 	{"security/published-port", House, "compose publishes a port beyond 127.0.0.1 (a warning)"},
 	{"security/admin-api", House, "the TSDB admin API enabled on a port published beyond 127.0.0.1 (a warning)"},
 	{"security/open-web", House, "a web config with neither users nor TLS client auth (a warning)"},
+	{"kubernetes/job", House, "a ServiceMonitor setting a job the spec has no scrape job for: no alert sees its series"},
+	{"kubernetes/configmap", House, "a dashboard ConfigMap key Grafana's sidecar does not load (a warning)"},
 }
 
 // Profile is the base selection of house checks, before --enable and

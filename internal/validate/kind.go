@@ -33,7 +33,7 @@ const (
 
 // Kinds are the values --kind accepts.
 var Kinds = []Kind{KindRules, KindPrometheus, KindAlertmanager, KindRuleTest, KindFileSD, KindDashboard,
-	KindProvisioning, KindCompose, KindWebConfig, KindHTTPConfig, KindEnv}
+	KindProvisioning, KindCompose, KindWebConfig, KindHTTPConfig, KindEnv, KindKubernetes}
 
 func kindList() string {
 	s := make([]string, len(Kinds))
@@ -156,6 +156,8 @@ func textualTopKeys(data []byte) map[string]*yaml.Node {
 
 func detectYAML(top map[string]*yaml.Node, has func(...string) bool) Kind {
 	switch {
+	case has("apiVersion") && has("kind"): // kube.go
+		return KindKubernetes
 	case has("groups"):
 		return KindRules
 	case has("tests"):

@@ -440,6 +440,8 @@ func checkFile(f *file, opts Options, own ownership) {
 		checkHTTPConfig(f, opts)
 	case KindEnv:
 		checkSecretFileMode(f)
+	case KindKubernetes:
+		checkKubernetes(f, opts)
 	}
 }
 
