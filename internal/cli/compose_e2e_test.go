@@ -524,7 +524,7 @@ exit 1
 	if got := b.silences(); !slices.Equal(got, wantSilences) {
 		t.Errorf("silences after restore: %v, want %v", got, wantSilences)
 	}
-	if code, out := c.cli("backup", "verify", archive); code != 0 || !strings.Contains(out, "ok") {
+	if code, out := c.cli("backup", "verify", "--dir", c.dir, archive); code != 0 || !strings.Contains(out, "ok") {
 		t.Errorf("backup verify: exit %d\n%s\n%s", code, out, c.stderr)
 	}
 
