@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
@@ -131,13 +132,13 @@ func TestDoctorFindsTheAPITheLocalStackScrapes(t *testing.T) {
 	}
 	// What `up --backend local --api-address apiAddr` leaves in --state.
 	l := stack.Layout{Root: t.TempDir()}
-	files, err := render.Render(stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr, MLAddress: mlAddr}, l, 19090, 19093, 13000))
+	rendered, err := render.Render(stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr, MLAddress: mlAddr}, l, 19090, 19093, 13000))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	for _, f := range rendered {
 		if f.Path == render.PrometheusConfig {
-			if err := render.Write(l.ConfigDir(), []render.File{f}); err != nil {
+			if err := files.Write(l.ConfigDir(), []render.File{f}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/grafana"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
@@ -118,7 +119,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	// .env is rewritten through a temporary file in its directory: make
 	// sure that can work before Grafana's password changes, or the new
 	// password would be lost.
-	if err := render.UsableDir(opts.Dir); err != nil {
+	if err := files.UsableDir(opts.Dir); err != nil {
 		return fmt.Errorf("%s cannot be updated: %w; nothing was changed", env.Path, err)
 	}
 

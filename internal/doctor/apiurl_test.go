@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/investiq/investiq-mon/internal/doctor"
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
@@ -29,13 +30,13 @@ func localState(t *testing.T, backend, apiAddr string) stack.Layout {
 		return l
 	}
 	s := stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr}, l, 19090, 19093, 13000)
-	files, err := render.Render(s)
+	rendered, err := render.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	for _, f := range rendered {
 		if f.Path == render.PrometheusConfig {
-			if err := render.Write(l.ConfigDir(), []render.File{f}); err != nil {
+			if err := files.Write(l.ConfigDir(), []render.File{f}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -91,11 +92,11 @@ func TestStackAPIURL(t *testing.T) {
 // flags changed the spec, its fix names them and points at --api-url.
 func TestDoctorFilesNamesTheSpecFlags(t *testing.T) {
 	dir := t.TempDir()
-	files, err := render.Render(spec.InvestIQ(spec.Settings{}))
+	rendered, err := render.Render(spec.InvestIQ(spec.Settings{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 	o := doctor.Options{

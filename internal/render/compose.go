@@ -212,7 +212,7 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{f}, nil
+	return []File{f.as("", Deployment)}, nil
 }
 
 // browserHost is how a browser on the Docker host reaches a port published

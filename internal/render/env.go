@@ -21,7 +21,7 @@ func renderEnvExample(s *spec.Spec) ([]File, error) {
 	// The name is secrets.BackupKeyEnv; render cannot import secrets.
 	b.WriteString("\n# Key that signs backup archives (HMAC-SHA256); restore refuses archives not signed with it.\n" +
 		"# Keep a copy apart from the backups: a restore on a new machine needs it (see README, Backup).\nINVESTIQ_BACKUP_KEY=\n")
-	return []File{{Path: EnvExample, Data: []byte(b.String()), Mode: 0o644}}, nil
+	return []File{{Path: EnvExample, Data: []byte(b.String()), Mode: 0o644, Role: Deployment}}, nil
 }
 
 // renderGitIgnore keeps the secrets out of git even when the repository's
@@ -30,5 +30,5 @@ func renderGitIgnore(s *spec.Spec) ([]File, error) {
 	var b strings.Builder
 	b.WriteString(header("Files beside the generated stack that must never be committed."))
 	b.WriteString(".env\n.env.*\n!.env.example\nsecrets/\n")
-	return []File{{Path: GitIgnore, Data: []byte(b.String()), Mode: 0o644}}, nil
+	return []File{{Path: GitIgnore, Data: []byte(b.String()), Mode: 0o644, Role: Deployment}}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/testutil"
 	"github.com/investiq/investiq-mon/spec"
@@ -29,37 +30,37 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // renderTo renders the default spec into a fresh directory.
 func renderTo(t *testing.T) (string, []render.File) {
 	t.Helper()
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
-	return dir, files
+	return dir, rendered
 }
 
 func TestGolden(t *testing.T) {
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "golden")
 	if *update {
 		os.RemoveAll(golden)
-		if err := render.Write(golden, files); err != nil {
+		if err := files.Write(golden, rendered); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range files {
+	for _, f := range rendered {
 		t.Run(f.Path, func(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join(golden, filepath.FromSlash(f.Path)))
 			if err != nil {
 				t.Fatalf("%v\nrun `go test ./internal/render -update` to create the golden file", err)
 			}
 			if !bytes.Equal(want, f.Data) {
-				drifts, _ := render.Check(golden, []render.File{f})
+				drifts, _ := files.Check(golden, []render.File{f})
 				diff := ""
 				if len(drifts) > 0 {
 					diff = drifts[0].Diff
@@ -92,11 +93,11 @@ func TestRenderIsDeterministic(t *testing.T) {
 }
 
 func TestEveryFileSaysItIsGenerated(t *testing.T) {
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	for _, f := range rendered {
 		if !bytes.Contains(f.Data, []byte(render.Command)) {
 			t.Errorf("%s does not name %q as its generator", f.Path, render.Command)
 		}
@@ -249,13 +250,13 @@ func TestRenderedFilesPassPromtoolAndAmtool(t *testing.T) {
 // Alertmanager and Prometheus configs name secret files, never secrets:
 // each integration must use its *_file form.
 func TestSecretsAreReadFromFiles(t *testing.T) {
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	inline := regexp.MustCompile(`(?m)^\s*-?\s*(password|webhook_url|api_url|routing_key|auth_password|url|service_key|bot_token):`)
 	checked := 0
-	for _, f := range files {
+	for _, f := range rendered {
 		if f.Path != render.AlertmanagerConfig && f.Path != render.PrometheusConfig {
 			continue
 		}

@@ -110,7 +110,7 @@ func renderRunbook(s *spec.Spec) ([]File, error) {
 	// Template whitespace is easier to read than to get exact: the file
 	// ends with exactly one newline whatever the last section was.
 	data := append(bytes.TrimRight(buf.Bytes(), "\n"), '\n')
-	return []File{{Path: Runbook, Data: data, Mode: 0o644}}, nil
+	return []File{{Path: Runbook, Data: data, Mode: 0o644, Role: Documentation}}, nil
 }
 
 // dashboardWithPanel finds the dashboard holding a panel with this title.

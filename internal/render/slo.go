@@ -290,5 +290,5 @@ func renderSLORules(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{rules, tests}, nil
+	return []File{rules.as(spec.Prometheus, ServerConfig), tests.as(spec.Prometheus, RuleTest)}, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -138,6 +139,8 @@ func NewPassword() (string, error) {
 
 // Result says what Ensure did, for the user; it never holds a value.
 type Result struct {
+	// Path is the .env Ensure looked after.
+	Path    string
 	Created bool
 	// Updated lists the variables Ensure set in an existing .env.
 	Updated []string
@@ -146,13 +149,22 @@ type Result struct {
 	Warnings []string
 }
 
+// CreatedNote is what every command that may create .env says when it
+// did, and "" when it did not.
+func (r Result) CreatedNote() string {
+	if !r.Created {
+		return ""
+	}
+	return "created " + r.Path + " (mode 0600) with random passwords; it is never printed or overwritten"
+}
+
 // Ensure makes sure dir/.env exists with every variable the stack needs.
 // A new .env gets random passwords; an existing one keeps every value and
 // only gains what is missing, and the bcrypt hash follows the stack
 // password when someone changes it by hand.
 func Ensure(dir string, s *spec.Spec) (Result, error) {
-	var res Result
 	p := filepath.Join(dir, FileName)
+	res := Result{Path: p}
 	env, err := Load(dir)
 	switch {
 	case errors.Is(err, ErrNoEnv):
@@ -290,7 +302,7 @@ func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	if err := roundTrips(e.Path, out.Bytes(), want); err != nil {
 		return err
 	}
-	if err := render.WriteFileAtomic(e.Path, out.Bytes(), Mode); err != nil {
+	if err := files.WriteFileAtomic(e.Path, out.Bytes(), Mode); err != nil {
 		return err
 	}
 	loaded, err := Load(filepath.Dir(e.Path))
@@ -337,7 +349,7 @@ func (e *Env) WriteFiles(s *spec.Spec, dir, webConfig string) error {
 		return err
 	}
 	for _, sec := range s.Secrets() {
-		if err := render.WriteFileAtomic(filepath.Join(dir, sec.File), []byte(e.Get(sec.Env)), Mode); err != nil {
+		if err := files.WriteFileAtomic(filepath.Join(dir, sec.File), []byte(e.Get(sec.Env)), Mode); err != nil {
 			return err
 		}
 	}
@@ -345,5 +357,5 @@ func (e *Env) WriteFiles(s *spec.Spec, dir, webConfig string) error {
 	if err != nil {
 		return err
 	}
-	return render.WriteFileAtomic(webConfig, web, Mode)
+	return files.WriteFileAtomic(webConfig, web, Mode)
 }

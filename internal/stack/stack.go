@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/spec"
@@ -132,7 +133,7 @@ func (l Layout) SaveState(st State) error {
 	if err := os.MkdirAll(l.Root, 0o700); err != nil {
 		return err
 	}
-	return render.WriteFileAtomic(l.StateFile(), append(data, '\n'), 0o600)
+	return files.WriteFileAtomic(l.StateFile(), append(data, '\n'), 0o600)
 }
 
 // LoadEndpoints finds the running stack: the state file of `up` when there

@@ -18,6 +18,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/toolbin"
@@ -125,8 +126,8 @@ func ensureEnv(o Options, s *spec.Spec) (*secrets.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.Created {
-		fmt.Fprintf(o.Out, "created %s (mode 0600) with random passwords; it is never printed or overwritten\n", filepath.Join(o.Dir, secrets.FileName))
+	if note := res.CreatedNote(); note != "" {
+		fmt.Fprintln(o.Out, note)
 	}
 	return secrets.Load(o.Dir)
 }
@@ -234,7 +235,7 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	if o.renderFiles != nil {
 		renderFiles = o.renderFiles
 	}
-	files, err := renderFiles(s)
+	rendered, err := renderFiles(s)
 	if err != nil {
 		return State{}, err
 	}
@@ -270,8 +271,8 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		}
 	}
 
-	next := hashes(files)
-	changed := changedComponents(prev.Hashes, next)
+	next := hashes(rendered)
+	changed := changedComponents(prev.Hashes, rendered)
 	if len(running) > 0 {
 		for c := range changed {
 			if _, ok := running[c]; !ok {
@@ -299,7 +300,7 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 
 	// Nothing is written before every file has loaded in the servers'
 	// own parsers: a bad file must never replace a good running one.
-	if err := validateFiles(ctx, files); err != nil {
+	if err := validateFiles(ctx, rendered); err != nil {
 		return State{}, err
 	}
 	var busy []error
@@ -321,11 +322,11 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	}
 	// Keep what is on disk now, so that a failed reload or start puts
 	// the config directory back as it was: a failed run changes nothing.
-	undo, err := snapshotFiles(l.ConfigDir(), files)
+	undo, err := snapshotFiles(l.ConfigDir(), rendered)
 	if err != nil {
 		return State{}, err
 	}
-	if err := render.Write(l.ConfigDir(), files); err != nil {
+	if err := files.Write(l.ConfigDir(), rendered); err != nil {
 		return State{}, err
 	}
 	fail := func(err error) (State, error) {
