@@ -83,7 +83,7 @@ func InvestIQ(set Settings) *Spec {
 		Routing:            investiqRouting(),
 		DatasourceUID:      "investiq-prometheus",
 		Dashboards:         []Dashboard{overviewDashboard(), sloDashboard()},
-		Ports:              Ports{Prometheus: 9090, Alertmanager: 9093, Grafana: 3001},
+		Ports:              Ports{Prometheus: DefaultPrometheusPort, Alertmanager: DefaultAlertmanagerPort, Grafana: DefaultGrafanaPort},
 		Images: Images{
 			Prometheus:   "prom/prometheus:v3.16.0",
 			Alertmanager: "prom/alertmanager:v0.31.1",

@@ -22,13 +22,32 @@ const (
 	EnvStackUser       = "INVESTIQ_STACK_USER"
 	EnvGrafanaPassword = "GRAFANA_ADMIN_PASSWORD"
 	EnvGrafanaUser     = "GRAFANA_ADMIN_USER"
+	EnvBackupKey       = "INVESTIQ_BACKUP_KEY"
 )
+
+// Default published ports, and the local backend's.
+const (
+	DefaultPrometheusPort   = 9090
+	DefaultAlertmanagerPort = 9093
+	DefaultGrafanaPort      = 3001
+)
+
+// ComponentNames lists the components in start order: Alertmanager
+// before the Prometheus that sends to it, Grafana last, which reads
+// Prometheus. Components() follows it.
+func ComponentNames() []string { return []string{Alertmanager, Prometheus, Grafana} }
+
+// ComponentNames lists the components' names, in the order of Components.
+func (s *Spec) ComponentNames() []string { return ComponentNames() }
 
 // Component is one server of the stack.
 type Component struct {
 	// Name is the compose service, the local process and the folder of
 	// its configuration under the output directory.
 	Name string
+	// Title is how people read the name, and the field of Ports and
+	// Images that configures it.
+	Title string
 	// Image is the container image of the compose stack.
 	Image string
 	// Container is the compose container's name (<project>-<name>).
@@ -47,25 +66,24 @@ type Component struct {
 	ReadyPath string
 }
 
-// Components lists the servers of the stack in start order: Alertmanager
-// before the Prometheus that sends to it, Grafana last, which reads
-// Prometheus.
+// Components lists the servers of the stack, in the order of
+// ComponentNames.
 func (s *Spec) Components() []Component {
 	return []Component{
 		{
-			Name: Alertmanager, Image: s.Images.Alertmanager, Container: s.Project + "-" + Alertmanager,
+			Name: Alertmanager, Title: "Alertmanager", Image: s.Images.Alertmanager, Container: s.Project + "-" + Alertmanager,
 			Port: 9093, HostPort: s.Ports.Alertmanager, ConfigMount: "/etc/alertmanager",
 			Volume: "alertmanager_data", DataMount: "/alertmanager", Owner: "65534:65534", // nobody, as prom/alertmanager runs
 			Auth: true, ReadyPath: "/-/ready",
 		},
 		{
-			Name: Prometheus, Image: s.Images.Prometheus, Container: s.Project + "-" + Prometheus,
+			Name: Prometheus, Title: "Prometheus", Image: s.Images.Prometheus, Container: s.Project + "-" + Prometheus,
 			Port: 9090, HostPort: s.Ports.Prometheus, ConfigMount: "/etc/prometheus",
 			Volume: "prometheus_data", DataMount: "/prometheus", Owner: "65534:65534", // nobody, as prom/prometheus runs
 			Auth: true, ReadyPath: "/-/ready",
 		},
 		{
-			Name: Grafana, Image: s.Images.Grafana, Container: s.Project + "-" + Grafana,
+			Name: Grafana, Title: "Grafana", Image: s.Images.Grafana, Container: s.Project + "-" + Grafana,
 			Port: 3000, HostPort: s.Ports.Grafana, ConfigMount: "/etc/grafana",
 			Volume: "grafana_data", DataMount: "/var/lib/grafana", Owner: "472:0", // grafana/grafana's user
 			ReadyPath: "/api/health",
@@ -81,13 +99,4 @@ func (s *Spec) Component(name string) (Component, bool) {
 		}
 	}
 	return Component{}, false
-}
-
-// ComponentNames lists the components' names in start order.
-func (s *Spec) ComponentNames() []string {
-	var out []string
-	for _, c := range s.Components() {
-		out = append(out, c.Name)
-	}
-	return out
 }

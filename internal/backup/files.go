@@ -17,9 +17,9 @@ import (
 
 // Component names, as the manifest and DataFiles use them.
 const (
-	Prometheus   = "prometheus"
-	Alertmanager = "alertmanager"
-	Grafana      = "grafana"
+	Prometheus   = spec.Prometheus
+	Alertmanager = spec.Alertmanager
+	Grafana      = spec.Grafana
 	Config       = "config"
 )
 
@@ -162,29 +162,18 @@ func (d DockerFiles) run(ctx context.Context, args ...string) error {
 var ErrDown = errors.New("not running")
 
 // ComposeFiles reaches the compose stack's data volumes through its
-// containers, named as render/compose.go names them (<project>-prometheus)
-// with the data directories it mounts the volumes at.
+// containers, with the names and mounts of the spec's topology.
 func ComposeFiles(s *spec.Spec, docker, tempDir string) DockerFiles {
-	return DockerFiles{
-		Docker: docker,
-		Containers: map[string]string{
-			Prometheus:   s.Project + "-prometheus",
-			Alertmanager: s.Project + "-alertmanager",
-			Grafana:      s.Project + "-grafana",
-		},
-		DataDirs: map[string]string{
-			Prometheus:   "/prometheus",
-			Alertmanager: "/alertmanager",
-			Grafana:      "/var/lib/grafana",
-		},
-		Images: map[string]string{
-			Prometheus:   s.Images.Prometheus,
-			Alertmanager: s.Images.Alertmanager,
-			Grafana:      s.Images.Grafana,
-		},
-		Owners:  map[string]string{Prometheus: "65534:65534", Alertmanager: "65534:65534", Grafana: "472:0"},
-		TempDir: tempDir,
+	d := DockerFiles{
+		Docker: docker, TempDir: tempDir,
+		Containers: map[string]string{}, DataDirs: map[string]string{},
+		Images: map[string]string{}, Owners: map[string]string{},
 	}
+	for _, c := range s.Components() {
+		d.Containers[c.Name], d.DataDirs[c.Name] = c.Container, c.DataMount
+		d.Images[c.Name], d.Owners[c.Name] = c.Image, c.Owner
+	}
+	return d
 }
 
 // DataDirs replaces a stopped server's data directory during a restore.

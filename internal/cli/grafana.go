@@ -12,9 +12,9 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/grafana"
-	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/spec"
 )
 
 func newCmdGrafana(f *Factory) *cobra.Command {
@@ -108,7 +108,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	if err != nil {
 		return err
 	}
-	admin := env.Get(render.GrafanaUserEnv)
+	admin := env.Get(spec.EnvGrafanaUser)
 	if admin == "" {
 		admin = "admin"
 	}
@@ -147,7 +147,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 
 	var how string
 	if url != "" {
-		c, err := grafana.New(url, admin, env.Get("GRAFANA_ADMIN_PASSWORD"))
+		c, err := grafana.New(url, admin, env.Get(spec.EnvGrafanaPassword))
 		if err != nil {
 			return err
 		}
@@ -159,7 +159,8 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 		if login != admin {
 			return fmt.Errorf("%w: in the container, Grafana's CLI resets only the admin user %q; use --url for %q", errUsage, admin, login)
 		}
-		container := s.Project + "-grafana"
+		gf, _ := s.Component(spec.Grafana)
+		container := gf.Container
 		if err := grafana.ResetInContainer(ctx, "", container, password); err != nil {
 			return fmt.Errorf("reset the password in container %s: %w", container, err)
 		}
@@ -168,10 +169,10 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 
 	stored := ""
 	if login == admin {
-		if err := env.Set(s, "GRAFANA_ADMIN_PASSWORD", password); err != nil {
+		if err := env.Set(s, spec.EnvGrafanaPassword, password); err != nil {
 			return fmt.Errorf("grafana user %s has the new password, but %s could not be updated: %w; run reset-password again (with --backend compose if the API refuses the old password)", login, env.Path, err)
 		}
-		stored = "; stored as GRAFANA_ADMIN_PASSWORD in " + filepath.Clean(env.Path)
+		stored = "; stored as " + spec.EnvGrafanaPassword + " in " + filepath.Clean(env.Path)
 	} else {
 		stored = "; .env holds only the admin password and was not changed"
 	}

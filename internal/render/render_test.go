@@ -160,7 +160,7 @@ func TestRenderedFilesLoadThroughUpstreamParsers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range render.ServiceNames() {
+		for _, name := range spec.ComponentNames() {
 			svc, ok := p.Services[name]
 			if !ok {
 				t.Errorf("service %s missing under profile %s", name, render.ComposeProfile)
@@ -280,7 +280,7 @@ func TestSecretsAreReadFromFiles(t *testing.T) {
 func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
 	dir, _ := renderTo(t)
 	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
-		cli.WithEnv([]string{render.BcryptEnv + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
+		cli.WithEnv([]string{spec.EnvStackBcrypt + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +288,7 @@ func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	am, ok := p.Services[render.AlertmanagerSvc]
+	am, ok := p.Services[spec.Alertmanager]
 	if !ok {
 		t.Fatal("no alertmanager service")
 	}

@@ -193,7 +193,7 @@ func TestScaleSecretsJoinTheStackSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
-		cli.WithEnv([]string{render.BcryptEnv + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
+		cli.WithEnv([]string{spec.EnvStackBcrypt + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +208,7 @@ func TestScaleSecretsJoinTheStackSecrets(t *testing.T) {
 		}
 		return out
 	}
-	prom, am := given(render.PrometheusName), given(render.AlertmanagerSvc)
+	prom, am := given(spec.Prometheus), given(spec.Alertmanager)
 	for _, sec := range []string{"remote_write_password", "hosted_metrics_token"} {
 		if !slices.Contains(prom, sec) {
 			t.Errorf("Prometheus is not given %s: %q", sec, prom)

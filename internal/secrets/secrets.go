@@ -47,7 +47,7 @@ func (e *Env) Get(key string) string { return e.vals[key] }
 
 // StackUser is the basic-auth user of Prometheus and Alertmanager.
 func (e *Env) StackUser(s *spec.Spec) string {
-	if u := e.Get(render.StackUserEnv); u != "" {
+	if u := e.Get(spec.EnvStackUser); u != "" {
 		return u
 	}
 	return s.StackUser
@@ -56,7 +56,7 @@ func (e *Env) StackUser(s *spec.Spec) string {
 // BackupKeyEnv holds the key that signs backup archives (an HMAC key).
 // It never leaves .env: not into the archive, the servers or a log. A
 // restore on another machine needs the same value in that machine's .env.
-const BackupKeyEnv = "INVESTIQ_BACKUP_KEY"
+const BackupKeyEnv = spec.EnvBackupKey
 
 // BackupKey is the key backup archives are signed and checked with.
 func (e *Env) BackupKey() []byte {
@@ -67,7 +67,7 @@ func (e *Env) BackupKey() []byte {
 }
 
 // StackPassword is the basic-auth password of Prometheus and Alertmanager.
-func (e *Env) StackPassword() string { return e.Get("INVESTIQ_STACK_PASSWORD") }
+func (e *Env) StackPassword() string { return e.Get(spec.EnvStackPassword) }
 
 // Values returns every secret value in .env, for leak checks: a value that
 // shows up in a log, a manifest or a generated file is a leak.
@@ -78,7 +78,7 @@ func (e *Env) Values(s *spec.Spec) []string {
 			out = append(out, v)
 		}
 	}
-	for _, k := range []string{render.BcryptEnv, BackupKeyEnv} {
+	for _, k := range []string{spec.EnvStackBcrypt, BackupKeyEnv} {
 		if v := e.Get(k); v != "" {
 			out = append(out, v)
 		}
@@ -183,8 +183,8 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 			set[key] = value
 		}
 	}
-	setIfEmpty(render.StackUserEnv, s.StackUser)
-	setIfEmpty(render.GrafanaUserEnv, "admin")
+	setIfEmpty(spec.EnvStackUser, s.StackUser)
+	setIfEmpty(spec.EnvGrafanaUser, "admin")
 	if env.Get(BackupKeyEnv) == "" {
 		k, err := NewKey()
 		if err != nil {
@@ -204,18 +204,18 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 		}
 		set[sec.Env] = v
 	}
-	pw := env.Get("INVESTIQ_STACK_PASSWORD")
-	if v, ok := set["INVESTIQ_STACK_PASSWORD"]; ok {
+	pw := env.Get(spec.EnvStackPassword)
+	if v, ok := set[spec.EnvStackPassword]; ok {
 		pw = v
 	}
 	if pw != "" {
-		hash := env.Get(render.BcryptEnv)
+		hash := env.Get(spec.EnvStackBcrypt)
 		if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
 			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
 			if err != nil {
 				return res, err
 			}
-			set[render.BcryptEnv] = string(h)
+			set[spec.EnvStackBcrypt] = string(h)
 		}
 	}
 	var unset []string
@@ -227,8 +227,8 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 	if len(unset) > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s not set yet; Alertmanager cannot deliver to those receivers until they are", p, strings.Join(unset, ", ")))
 	}
-	if env.Get("GRAFANA_ADMIN_PASSWORD") == "admin" {
-		res.Warnings = append(res.Warnings, "GRAFANA_ADMIN_PASSWORD in "+p+" is admin: `investiq-mon up` refuses it without --insecure-dev")
+	if env.Get(spec.EnvGrafanaPassword) == "admin" {
+		res.Warnings = append(res.Warnings, spec.EnvGrafanaPassword+" in "+p+" is admin: `investiq-mon up` refuses it without --insecure-dev")
 	}
 	if len(set) == 0 {
 		return res, nil
@@ -315,11 +315,11 @@ func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 
 // orderedKeys lists keys in the order .env.example documents them.
 func orderedKeys(s *spec.Spec, set map[string]string) []string {
-	order := []string{render.StackUserEnv, render.GrafanaUserEnv}
+	order := []string{spec.EnvStackUser, spec.EnvGrafanaUser}
 	for _, sec := range s.Secrets() {
 		order = append(order, sec.Env)
 	}
-	order = append(order, render.BcryptEnv, BackupKeyEnv)
+	order = append(order, spec.EnvStackBcrypt, BackupKeyEnv)
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range order {
@@ -353,7 +353,7 @@ func (e *Env) WriteFiles(s *spec.Spec, dir, webConfig string) error {
 			return err
 		}
 	}
-	web, err := render.WebConfig(e.StackUser(s), e.Get(render.BcryptEnv))
+	web, err := render.WebConfig(e.StackUser(s), e.Get(spec.EnvStackBcrypt))
 	if err != nil {
 		return err
 	}

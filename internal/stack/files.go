@@ -26,9 +26,9 @@ var ErrInvalid = errors.New("invalid configuration")
 const (
 	LocalAPIAddress       = "127.0.0.1:3000"
 	LocalMLAddress        = "127.0.0.1:8000"
-	DefaultPrometheusPort = 9090
-	DefaultAlertmanager   = 9093
-	DefaultGrafanaPort    = 3001
+	DefaultPrometheusPort = spec.DefaultPrometheusPort
+	DefaultAlertmanager   = spec.DefaultAlertmanagerPort
+	DefaultGrafanaPort    = spec.DefaultGrafanaPort
 )
 
 // LocalSpec is the spec as the local backend runs it: targets and servers

@@ -29,7 +29,6 @@ import (
 	"path/filepath"
 
 	"github.com/investiq/investiq-mon/internal/files"
-	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -50,10 +49,13 @@ type Layout struct{ Root string }
 func (l Layout) ConfigDir() string        { return filepath.Join(l.Root, "config") }
 func (l Layout) SecretsDir() string       { return filepath.Join(l.Root, "secrets") }
 func (l Layout) WebConfig() string        { return filepath.Join(l.Root, "secrets", "web.yml") }
-func (l Layout) PrometheusData() string   { return filepath.Join(l.Root, "data", "prometheus") }
-func (l Layout) AlertmanagerData() string { return filepath.Join(l.Root, "data", "alertmanager") }
-func (l Layout) GrafanaData() string      { return filepath.Join(l.Root, "data", "grafana") }
-func (l Layout) LogDir() string           { return filepath.Join(l.Root, "logs") }
+func (l Layout) PrometheusData() string   { return l.Data(spec.Prometheus) }
+func (l Layout) AlertmanagerData() string { return l.Data(spec.Alertmanager) }
+func (l Layout) GrafanaData() string      { return l.Data(spec.Grafana) }
+
+// Data is where the local backend keeps a component's data.
+func (l Layout) Data(component string) string { return filepath.Join(l.Root, "data", component) }
+func (l Layout) LogDir() string               { return filepath.Join(l.Root, "logs") }
 func (l Layout) Log(component string) string {
 	return filepath.Join(l.Root, "logs", component+".log")
 }
@@ -159,8 +161,8 @@ func LoadEndpoints(s *spec.Spec, monitoringDir string, l Layout) (Endpoints, err
 	}
 	ep.User = env.StackUser(s)
 	ep.Password = env.StackPassword()
-	ep.GrafanaUser = env.Get(render.GrafanaUserEnv)
-	ep.GrafanaPassword = env.Get("GRAFANA_ADMIN_PASSWORD")
+	ep.GrafanaUser = env.Get(spec.EnvGrafanaUser)
+	ep.GrafanaPassword = env.Get(spec.EnvGrafanaPassword)
 	return ep, nil
 }
 

@@ -28,7 +28,7 @@ import (
 // Errors callers branch on (the CLI maps ErrTimeout to its own exit code).
 var (
 	ErrTimeout      = errors.New("timed out waiting for the stack to be ready")
-	ErrInsecure     = errors.New("GRAFANA_ADMIN_PASSWORD is admin")
+	ErrInsecure     = errors.New(spec.EnvGrafanaPassword + " is admin")
 	ErrNoEngine     = errors.New("no Docker engine answers")
 	ErrUnknownState = errors.New("unknown backend")
 )
@@ -107,7 +107,7 @@ func Up(ctx context.Context, o Options) (State, error) {
 
 // checkGrafanaPassword enforces issue 8: no admin/admin unless asked.
 func checkGrafanaPassword(env *secrets.Env, o Options) error {
-	if env.Get("GRAFANA_ADMIN_PASSWORD") != "admin" {
+	if env.Get(spec.EnvGrafanaPassword) != "admin" {
 		return nil
 	}
 	if !o.InsecureDev {
