@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -176,6 +177,34 @@ func ComposeFiles(s *spec.Spec, docker, tempDir string) DockerFiles {
 	return d
 }
 
+// DataStore is where a backend keeps the components' data: read by a
+// backup, replaced by a restore.
+type DataStore interface {
+	DataFiles
+	DataDirs
+}
+
+// FilesOf reaches the data of components where the backend keeps it:
+// LocalFiles for directories on this machine, DockerFiles for volumes
+// inside containers. tempDir is where DockerFiles makes its copies.
+func FilesOf(b stack.Backend, tempDir string, components ...string) DataStore {
+	local := LocalFiles{}
+	docker := DockerFiles{TempDir: tempDir, Containers: map[string]string{}, DataDirs: map[string]string{},
+		Images: map[string]string{}, Owners: map[string]string{}}
+	for _, c := range components {
+		p := b.Data(c)
+		if p.Dir != "" {
+			local[c] = p.Dir
+			continue
+		}
+		docker.Containers[c], docker.DataDirs[c], docker.Images[c], docker.Owners[c] = p.Container, p.Path, p.Image, p.Owner
+	}
+	if len(local) > 0 {
+		return local
+	}
+	return docker
+}
+
 // DataDirs replaces a stopped server's data directory during a restore.
 type DataDirs interface {
 	// Replace moves the component's current data aside and fills its
@@ -312,22 +341,4 @@ func (d DockerFiles) replaced(component, stamp string) (*Replaced, error) {
 func (d DockerFiles) helper(ctx context.Context, component, script string) error {
 	return d.run(ctx, "run", "--rm", "--network", "none", "--volumes-from", d.Containers[component], "--user", "0",
 		"--entrypoint", "sh", d.Images[component], "-c", script)
-}
-
-// Stop and Start make DockerFiles the restore's Stack for the compose
-// stack: the containers keep their volumes across docker stop/start.
-func (d DockerFiles) Stop(ctx context.Context, component string) error {
-	c, ok := d.Containers[component]
-	if !ok {
-		return fmt.Errorf("%s: no container configured", component)
-	}
-	return d.run(ctx, "stop", c)
-}
-
-func (d DockerFiles) Start(ctx context.Context, component string) error {
-	c, ok := d.Containers[component]
-	if !ok {
-		return fmt.Errorf("%s: no container configured", component)
-	}
-	return d.run(ctx, "start", c)
 }

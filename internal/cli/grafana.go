@@ -68,10 +68,10 @@ line from stdin instead. The password is printed only with --show, and is
 never put on a command line (which every user can read through ps).`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch opts.Backend {
-			case "", stack.Compose, stack.Local:
-			default:
-				return fmt.Errorf("%w: --backend must be %s or %s, not %q", errUsage, stack.Compose, stack.Local, opts.Backend)
+			if opts.Backend != "" {
+				if _, err := stack.NewBackend(opts.Backend, nil, "", stack.Layout{}, 0); err != nil {
+					return fmt.Errorf("%w: --backend must be %s or %s, not %q", errUsage, stack.Compose, stack.Local, opts.Backend)
+				}
 			}
 			if opts.URL != "" && opts.Backend == stack.Compose {
 				return fmt.Errorf("%w: --url talks to Grafana's API; it does not go with --backend compose", errUsage)
@@ -129,6 +129,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	}
 
 	url, backend := opts.URL, opts.Backend
+	var execIn []string
 	if url == "" {
 		ep, err := stack.LoadEndpoints(s, opts.Dir, opts.layout())
 		if err != nil {
@@ -137,7 +138,13 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 		if backend == "" {
 			backend = ep.Backend
 		}
-		if backend == stack.Local {
+		b, err := stack.NewBackend(backend, s, opts.Dir, opts.layout(), 0)
+		if err != nil {
+			return err
+		}
+		// A backend that cannot run Grafana's CLI beside it is reached
+		// through the API.
+		if execIn = b.Exec(spec.Grafana); execIn == nil {
 			if ep.Grafana == "" {
 				return errors.New("the local stack runs no Grafana (up found no grafana binary): pass --url of the Grafana to change")
 			}
@@ -159,9 +166,8 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 		if login != admin {
 			return fmt.Errorf("%w: in the container, Grafana's CLI resets only the admin user %q; use --url for %q", errUsage, admin, login)
 		}
-		gf, _ := s.Component(spec.Grafana)
-		container := gf.Container
-		if err := grafana.ResetInContainer(ctx, "", container, password); err != nil {
+		container := execIn[len(execIn)-1]
+		if err := grafana.ResetWithCLI(ctx, execIn, password); err != nil {
 			return fmt.Errorf("reset the password in container %s: %w", container, err)
 		}
 		how = "with grafana cli in container " + container
