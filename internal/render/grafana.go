@@ -73,7 +73,7 @@ func renderGrafana(s *spec.Spec) ([]File, error) {
 		return nil, err
 	}
 	files := []File{dsFile.as(spec.Grafana, Provisioning), dpFile.as(spec.Grafana, Provisioning)}
-	for _, d := range s.Dashboards {
+	for _, d := range Dashboards(s) {
 		data, err := renderDashboard(s, d)
 		if err != nil {
 			return nil, err

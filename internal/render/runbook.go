@@ -115,7 +115,7 @@ func renderRunbook(s *spec.Spec) ([]File, error) {
 
 // dashboardWithPanel finds the dashboard holding a panel with this title.
 func dashboardWithPanel(s *spec.Spec, title string) (spec.Dashboard, bool) {
-	for _, d := range s.Dashboards {
+	for _, d := range Dashboards(s) {
 		for _, r := range d.Rows {
 			for _, p := range r.Panels {
 				if p.Title == title {
