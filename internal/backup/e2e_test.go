@@ -303,7 +303,7 @@ func TestRoundTrip(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	archive := filepath.Join(l.dir, "backup.tar.gz")
 	m, err := Create(ctx, Options{
-		Output: archive, Endpoints: l.ep, Files: l.rendered(), ConfigDir: l.monitoring,
+		Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring,
 		Secrets: l.env.Values(l.spec), Log: log, Key: l.env.BackupKey(),
 	})
 	if err != nil {
@@ -509,7 +509,7 @@ func TestInterruptedBackupLeavesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := Create(ctx, Options{
-		Output: archive, Endpoints: l.ep, Files: l.rendered(), ConfigDir: l.monitoring,
+		Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring,
 		Progress: func(string, int64) ProgressBar { return cancelOnWrite{cancel} }, Key: l.env.BackupKey(),
 	})
 	if !errors.Is(err, context.Canceled) {
@@ -524,14 +524,14 @@ func TestInterruptedBackupLeavesNothing(t *testing.T) {
 
 	t.Run("a down component fails the backup unless allowed", func(t *testing.T) {
 		l.am.Stop(context.Background())
-		_, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.rendered(), ConfigDir: l.monitoring, Key: l.env.BackupKey()})
+		_, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring, Key: l.env.BackupKey()})
 		if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "alertmanager") {
 			t.Fatalf("backup with alertmanager down: %v, want ErrPartial naming alertmanager", err)
 		}
 		if entries, _ := os.ReadDir(out); len(entries) != 0 {
 			t.Errorf("failed backup left files: %v", entries)
 		}
-		m, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.rendered(), ConfigDir: l.monitoring, AllowPartial: true, Key: l.env.BackupKey()})
+		m, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring, AllowPartial: true, Key: l.env.BackupKey()})
 		if err != nil {
 			t.Fatal(err)
 		}

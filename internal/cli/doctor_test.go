@@ -127,12 +127,16 @@ func TestDoctorFindsTheAPITheLocalStackScrapes(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 
 	dir := filepath.Join(t.TempDir(), "monitoring")
-	if code, out, errOut := runCLI(t, nil, "generate", "--out", dir); code != ExitOK {
+	if code, out, errOut := runCLI(t, nil, "generate", "--dir", dir); code != ExitOK {
 		t.Fatalf("generate: exit %d\n%s%s", code, out, errOut)
 	}
 	// What `up --backend local --api-address apiAddr` leaves in --state.
 	l := stack.Layout{Root: t.TempDir()}
-	rendered, err := render.Render(stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr, MLAddress: mlAddr}, l, 19090, 19093, 13000))
+	ls, err := stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr, MLAddress: mlAddr}, l, 19090, 19093, 13000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rendered, err := render.Render(ls)
 	if err != nil {
 		t.Fatal(err)
 	}

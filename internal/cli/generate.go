@@ -31,7 +31,7 @@ func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Comman
 		Short: "Write every file of the stack from the spec",
 		Long: `Render prometheus.yml, the rule rendered, alertmanager.yml, Grafana's
 provisioning and dashboards, docker-compose.yml and .env.example from
-spec/investiq.go into --out. Output is byte-identical on every run and every
+spec/investiq.go into --dir. Output is byte-identical on every run and every
 file is written atomically. On first run it also creates .env (mode 0600)
 with random passwords; .env is never overwritten and never printed.
 
@@ -39,7 +39,7 @@ With --check nothing is written: the command exits 1 and lists every file
 that differs from what the spec renders (the drift check for CI).
 
 --target kubernetes writes prometheus-operator resources instead, into
-kubernetes/ unless --out says otherwise: PrometheusRules, a ServiceMonitor
+kubernetes/ unless --dir says otherwise: PrometheusRules, a ServiceMonitor
 per InvestIQ scrape job, an AlertmanagerConfig whose secrets are keys of
 the Secret made from .env, the dashboards and datasource as ConfigMaps for
 Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
@@ -57,7 +57,10 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 			return generateRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "directory to write the stack into")
+	cmd.Flags().StringVar(&opts.Out, "dir", DefaultDir, "directory to write the stack into (the --dir of every other command)")
+	// --out was generate's own name for --dir; kept so scripts still run.
+	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "")
+	_ = cmd.Flags().MarkDeprecated("out", "use --dir")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
 	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
@@ -76,7 +79,7 @@ func generateRun(opts *generateOptions) error {
 	}
 	warnUnbounded(opts, s)
 	if err := files.UsableDir(opts.Out); err != nil {
-		return fmt.Errorf("--out: %w", err)
+		return fmt.Errorf("--dir: %w", err)
 	}
 	drifts, err := files.Check(opts.Out, rendered)
 	if err != nil {
@@ -90,7 +93,7 @@ func generateRun(opts *generateOptions) error {
 			}
 		}
 		if len(drifts) > 0 {
-			return Exit(ExitError, fmt.Errorf("%d of %d files differ from the spec: run `investiq-mon generate --out %s` to update them", len(drifts), len(rendered), opts.Out))
+			return Exit(ExitError, fmt.Errorf("%d of %d files differ from the spec: run `investiq-mon generate --dir %s` to update them", len(drifts), len(rendered), opts.Out))
 		}
 		fmt.Fprintf(io.ErrOut, "%d files match the spec\n", len(rendered))
 		return nil

@@ -29,7 +29,10 @@ func localState(t *testing.T, backend, apiAddr string) stack.Layout {
 	if apiAddr == "" {
 		return l
 	}
-	s := stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr}, l, 19090, 19093, 13000)
+	s, err := stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr}, l, 19090, 19093, 13000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	rendered, err := render.Render(s)
 	if err != nil {
 		t.Fatal(err)
@@ -105,7 +108,7 @@ func TestDoctorFilesNamesTheSpecFlags(t *testing.T) {
 		Timeout: time.Second, SpecFlags: []string{"--api-address 127.0.0.1:18000"},
 	}
 	rs := doctor.Run(context.Background(), o)
-	expect(t, rs, doctor.CheckFiles, doctor.Fail, "prometheus/prometheus.yml", "generate --api-address 127.0.0.1:18000 --out", "spec built with --api-address 127.0.0.1:18000", "--api-url")
+	expect(t, rs, doctor.CheckFiles, doctor.Fail, "prometheus/prometheus.yml", "generate --api-address 127.0.0.1:18000 --dir", "spec built with --api-address 127.0.0.1:18000", "--api-url")
 
 	// The same files against the spec they were generated from: in sync,
 	// and no flag is named without drift.
@@ -122,7 +125,7 @@ func TestDoctorFilesNamesTheSpecFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := result(t, doctor.Run(context.Background(), o), doctor.CheckFiles)
-	if r.Status != doctor.Fail || strings.Contains(r.Fix, "spec built with") || !strings.Contains(r.Fix, "generate --out "+dir) {
+	if r.Status != doctor.Fail || strings.Contains(r.Fix, "spec built with") || !strings.Contains(r.Fix, "generate --dir "+dir) {
 		t.Errorf("drift without spec flags: %s: %s", r.Status, r.Fix)
 	}
 }

@@ -388,7 +388,7 @@ func (d *doctor) rendered() Result {
 		if len(d.o.SpecFlags) > 0 {
 			flags = " " + strings.Join(d.o.SpecFlags, " ")
 		}
-		r.Fix = "hand edits belong in spec/investiq.go: run `investiq-mon generate" + flags + " --out " + d.o.Dir + "` (`generate --check --diff` shows what changes), then `investiq-mon up` to apply"
+		r.Fix = "hand edits belong in spec/investiq.go: run `investiq-mon generate" + flags + " --dir " + d.o.Dir + "` (`generate --check --diff` shows what changes), then `investiq-mon up` to apply"
 		if len(d.o.SpecFlags) > 0 {
 			r.Fix += "; the files were compared with the spec built with" + flags + ": if " + d.o.Dir +
 				" was generated without them, run doctor without them too (to say where the API is, use --api-url)"

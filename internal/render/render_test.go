@@ -25,7 +25,7 @@ import (
 	"github.com/investiq/investiq-mon/spec"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+var update = flag.Bool("update", false, "rewrite the golden files: the committed monitoring/ and testdata/golden-scale")
 
 // renderTo renders the default spec into a fresh directory.
 func renderTo(t *testing.T) (string, []render.File) {
@@ -46,9 +46,12 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "golden")
+	// The golden files of the default spec are the committed stack
+	// itself, which `generate --check` keeps equal to the spec in CI.
+	// -update rewrites them in place and removes nothing: monitoring/
+	// also holds .env.
+	golden := filepath.Join("..", "..", "monitoring")
 	if *update {
-		os.RemoveAll(golden)
 		if err := files.Write(golden, rendered); err != nil {
 			t.Fatal(err)
 		}

@@ -113,7 +113,10 @@ func runningServices(ctx context.Context, file string) (map[string]bool, error) 
 }
 
 func upCompose(ctx context.Context, o Options) (State, error) {
-	s := o.NewSpec(o.Settings)
+	s, err := o.LoadSpec(o.Settings)
+	if err != nil {
+		return State{}, err
+	}
 	docker, err := dockerBin()
 	if err != nil {
 		return State{}, err

@@ -34,7 +34,7 @@ const (
 // LocalSpec is the spec as the local backend runs it: targets and servers
 // on 127.0.0.1, secrets and web config in the state directory (absolute
 // paths, since the servers resolve them from their own working directory).
-func LocalSpec(newSpec func(spec.Settings) *spec.Spec, set spec.Settings, l Layout, promPort, amPort, grafanaPort int) *spec.Spec {
+func LocalSpec(load func(spec.Settings) (*spec.Spec, error), set spec.Settings, l Layout, promPort, amPort, grafanaPort int) (*spec.Spec, error) {
 	if set.APIAddress == "" {
 		set.APIAddress = LocalAPIAddress
 	}
@@ -44,16 +44,22 @@ func LocalSpec(newSpec func(spec.Settings) *spec.Spec, set spec.Settings, l Layo
 	set.PrometheusAddress = fmt.Sprintf("127.0.0.1:%d", promPort)
 	set.AlertmanagerAddress = fmt.Sprintf("127.0.0.1:%d", amPort)
 	set.PublishAddress = "127.0.0.1"
-	if newSpec == nil {
-		newSpec = spec.InvestIQ
+	if load == nil {
+		load = func(set spec.Settings) (*spec.Spec, error) {
+			s := spec.InvestIQ(set)
+			return s, s.Check()
+		}
 	}
-	s := newSpec(set)
+	s, err := load(set)
+	if err != nil {
+		return nil, err
+	}
 	s.SecretsDir = l.SecretsDir()
 	s.WebConfigFile = l.WebConfig()
 	s.GrafanaDashboardsDir = filepath.Join(l.ConfigDir(), filepath.FromSlash(render.DashboardsDir))
 	s.ExternalURL = "http://" + set.AlertmanagerAddress
 	s.Ports = spec.Ports{Prometheus: promPort, Alertmanager: amPort, Grafana: grafanaPort}
-	return s
+	return s, nil
 }
 
 // localFiles renders what the local servers read: Prometheus,

@@ -38,10 +38,13 @@ var (
 type Options struct {
 	// Backend is Compose or Local.
 	Backend string
-	// Settings and NewSpec build the spec (spec.InvestIQ when nil); the
-	// local backend puts every address on 127.0.0.1. Tests shorten the
-	// intervals here, never by changing a rule.
+	// Settings and LoadSpec build the spec: LoadSpec is the loader every
+	// other command uses (the CLI's Factory.LoadSpecWith), which checks
+	// it; the local backend puts every address on 127.0.0.1 first. With
+	// LoadSpec nil, NewSpec (spec.InvestIQ when nil) is built and checked.
+	// Tests shorten the intervals here, never by changing a rule.
 	Settings spec.Settings
+	LoadSpec func(spec.Settings) (*spec.Spec, error)
 	NewSpec  func(spec.Settings) *spec.Spec
 	// Dir is the generated stack: docker-compose.yml and .env.
 	Dir string
@@ -70,6 +73,13 @@ type Options struct {
 func (o *Options) defaults() {
 	if o.NewSpec == nil {
 		o.NewSpec = spec.InvestIQ
+	}
+	if o.LoadSpec == nil {
+		newSpec := o.NewSpec
+		o.LoadSpec = func(set spec.Settings) (*spec.Spec, error) {
+			s := newSpec(set)
+			return s, s.Check()
+		}
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -270,9 +280,12 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 // when missing, as generate would.
 func planLocal(o Options) (localPlan, error) {
 	l := o.Layout
-	p := localPlan{s: LocalSpec(o.NewSpec, o.Settings, l, o.PrometheusPort, o.AlertmanagerPort, o.GrafanaPort)}
-	s := p.s
-	var err error
+	var p localPlan
+	s, err := LocalSpec(o.LoadSpec, o.Settings, l, o.PrometheusPort, o.AlertmanagerPort, o.GrafanaPort)
+	if err != nil {
+		return p, err
+	}
+	p.s = s
 	// Binaries first: a machine without them should learn that before
 	// anything is written.
 	p.procs, p.notes, err = localProcesses(s, l, o)

@@ -23,7 +23,7 @@ import (
 // Alertmanager processes can load it.
 type RenderedStack struct {
 	Spec *spec.Spec
-	// Dir is the generated directory (what --dir/--out point at).
+	// Dir is the generated directory (what --dir point at).
 	Dir string
 	// User and Password are the stack's basic auth, from Dir/.env.
 	User, Password string
