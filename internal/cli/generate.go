@@ -45,6 +45,10 @@ the Secret made from .env, the dashboards and datasource as ConfigMaps for
 Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("out") {
+				// On stderr: pflag's own deprecation note would go to stdout.
+				fmt.Fprintln(f.IO.ErrOut, "warning: --out is deprecated: use --dir, as every other command does")
+			}
 			if opts.Diff && !opts.Check {
 				return fmt.Errorf("%w: --diff goes with --check", errUsage)
 			}
@@ -60,7 +64,7 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 	cmd.Flags().StringVar(&opts.Out, "dir", DefaultDir, "directory to write the stack into (the --dir of every other command)")
 	// --out was generate's own name for --dir; kept so scripts still run.
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "")
-	_ = cmd.Flags().MarkDeprecated("out", "use --dir")
+	_ = cmd.Flags().MarkHidden("out")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
 	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")

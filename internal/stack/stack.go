@@ -7,16 +7,22 @@
 //
 //	Up(ctx, Options)            start, or reload a running stack whose files changed
 //	Down(ctx, DownOptions)      stop; data is removed only with Volumes
-//	StopComponent(ctx, l, name) stop one server (local: SIGTERM and wait; compose: stop), keep its data
+//	NewBackend(name, ...)       the Backend (local, compose): Up, Down, Stop/Start
+//	OpenBackend(s, dir, l, ..)  a component, Data (where it lives), Exec (how to run beside it)
+//	StopComponent(ctx, l, name) stop one server of the recorded stack, keep its data
 //	StartComponent(ctx, l, name, timeout) start it again as Up last did, wait until ready
 //	LoadEndpoints(spec, dir, l) where the running stack answers, with credentials
 //	CollectStatus(ctx, ep, ...) what status shows, as values
 //
+// A local Up is planned (planLocal) and then applied step by step
+// (applyLocal, the StepUp* constants of steps.go, where internal/testhook
+// can pause it); a failed or interrupted apply undoes its steps.
+//
 // Down without Volumes followed by Up keeps every sample, silence and
 // notification log: the data directories (local) and named volumes
 // (compose) are only removed by Down with Volumes. A restore that must swap
-// Prometheus' data directory stops the component with StopComponent, puts
-// the blocks in place and calls StartComponent; the other components keep
+// Prometheus' data directory stops the component with Backend.Stop, puts
+// the blocks in place and calls Backend.Start; the other components keep
 // running.
 package stack
 
