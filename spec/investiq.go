@@ -1,11 +1,6 @@
 package spec
 
-import (
-	"strings"
-	"time"
-
-	"github.com/prometheus/common/model"
-)
+import "time"
 
 // This file is InvestIQ's monitoring stack, read top to bottom: what the API
 // exposes, how it is scraped, when someone is paged, where the page goes and
@@ -82,8 +77,10 @@ func InvestIQ(set Settings) *Spec {
 		Receivers:          investiqReceivers(),
 		Routing:            investiqRouting(),
 		DatasourceUID:      "investiq-prometheus",
-		Dashboards:         []Dashboard{overviewDashboard(), sloDashboard()},
-		Ports:              Ports{Prometheus: 9090, Alertmanager: 9093, Grafana: 3001},
+		// The SLO dashboard ("InvestIQ SLOs") is derived from SLOs by
+		// render, as their rules, tests and runbook sections are.
+		Dashboards: []Dashboard{overviewDashboard()},
+		Ports:      Ports{Prometheus: DefaultPrometheusPort, Alertmanager: DefaultAlertmanagerPort, Grafana: DefaultGrafanaPort},
 		Images: Images{
 			Prometheus:   "prom/prometheus:v3.16.0",
 			Alertmanager: "prom/alertmanager:v0.31.1",
@@ -577,63 +574,6 @@ func overviewDashboard() Dashboard {
 				},
 			}},
 		},
-	}
-}
-
-// sloDashboard shows, for each SLO, the objective, how much of the
-// period's error budget is left and how fast it is burning. Its queries
-// read the SLO recording rules in prometheus/slo_rules.yml
-// (slo:sli_error:ratio_rate<window>, slo:error_budget:ratio, ...), so the
-// numbers are exactly the ones the burn-rate alerts compare. The burn-rate
-// panel is titled "<SLO> burn rate": the SLO alerts' runbook sections send
-// the on-call person there.
-func sloDashboard() Dashboard {
-	// A burn rate of 1 spends the budget exactly over the SLO period; the
-	// page fires above 14.4 (5m & 1h) or 6 (30m & 6h), the ticket above 3
-	// (2h & 1d) or 1 (6h & 3d).
-	burnThresholds := []Threshold{{Color: "green"}, {Value: 1, Color: "yellow"}, {Value: 6, Color: "orange"}, {Value: 14.4, Color: "red"}}
-	var rows []Row
-	for _, slo := range investiqSLOs() {
-		sel := `{slo="` + slo.Name + `"}`
-		title := strings.ToUpper(slo.Name[:1]) + strings.ReplaceAll(slo.Name[1:], "_", " ")
-		period := model.Duration(slo.Window).String()
-		burn := func(window string, instant bool) Query {
-			return Query{
-				Expr:    `slo:sli_error:ratio_rate` + window + sel + ` / on(slo) slo:error_budget:ratio` + sel,
-				Legend:  window,
-				Instant: instant,
-			}
-		}
-		rows = append(rows, Row{Title: title + ": " + strings.TrimSuffix(slo.Description, "."), Panels: []Panel{
-			{
-				Title: title + " objective", Kind: Stat, Unit: "percentunit", Width: 4,
-				Description: "Target share of good events over " + period + ".",
-				Queries:     []Query{{Expr: `slo:objective:ratio` + sel, Instant: true}},
-			},
-			{
-				Title: title + " error budget remaining", Kind: Stat, Unit: "percentunit", Width: 5,
-				Description: "Share of the " + period + " error budget not yet spent; below 0 once it is overspent.",
-				Queries:     []Query{{Expr: `slo:period_error_budget_remaining:ratio` + sel, Instant: true}},
-				Thresholds:  []Threshold{{Color: "red"}, {Value: 0, Color: "orange"}, {Value: 0.25, Color: "green"}},
-			},
-			{
-				Title: title + " burn rate now", Kind: Stat, Unit: "none", Width: 6,
-				Description: "How many times faster than sustainable the budget is being spent, over the windows the alerts read.",
-				Queries:     []Query{burn("1h", true), burn("6h", true), burn("1d", true), burn("3d", true)},
-				Thresholds:  burnThresholds,
-			},
-			{
-				Title: title + " burn rate", Kind: TimeSeries, Unit: "none",
-				Description: "Burn rate over the alerts' windows; the lines are the alerts' factors.",
-				Queries:     []Query{burn("5m", false), burn("1h", false), burn("6h", false), burn("1d", false)},
-				Thresholds:  burnThresholds,
-			},
-		}})
-	}
-	return Dashboard{
-		UID: "investiq-slo", Title: "InvestIQ SLOs", File: "investiq-slo.json",
-		Tags: []string{"investiq", "slo"}, From: "now-7d", Refresh: "1m",
-		Rows: rows,
 	}
 }
 

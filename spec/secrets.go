@@ -24,9 +24,9 @@ const (
 // one per receiver, in spec order.
 func (s *Spec) Secrets() []Secret {
 	out := []Secret{
-		{File: SecretStackPassword, Env: "INVESTIQ_STACK_PASSWORD", Generated: true,
+		{File: SecretStackPassword, Env: EnvStackPassword, Generated: true,
 			Help: "Basic-auth password of user " + s.StackUser + " on Prometheus and Alertmanager."},
-		{File: SecretGrafanaPassword, Env: "GRAFANA_ADMIN_PASSWORD", Generated: true,
+		{File: SecretGrafanaPassword, Env: EnvGrafanaPassword, Generated: true,
 			Help: "Grafana admin password; applies only when Grafana first starts with an empty database (use `investiq-mon grafana reset-password` afterwards)."},
 	}
 	for _, r := range s.Receivers {

@@ -162,7 +162,7 @@ func newSigStack(t *testing.T) *sigStack {
 	root := t.TempDir()
 	s := &sigStack{t: t, dir: filepath.Join(root, "monitoring"), state: filepath.Join(root, "st"),
 		promPort: testutil.FreePort(t), amPort: testutil.FreePort(t), archive: filepath.Join(root, "backup.tar.gz")}
-	if code, out := s.cli("generate", "--out", s.dir); code != 0 {
+	if code, out := s.cli("generate", "--dir", s.dir); code != 0 {
 		t.Fatalf("generate: %s", out)
 	}
 	env, err := secrets.Load(s.dir)

@@ -36,9 +36,10 @@ type Options struct {
 	Endpoints stack.Endpoints
 	// Files reaches the servers' data directories.
 	Files DataFiles
-	// ConfigDir is the generated monitoring/ directory; .env and secrets
-	// are never taken from it.
-	ConfigDir string
+	// MonitoringDir is the generated monitoring/ directory (--dir); .env
+	// and secrets are never taken from it. Not stack.Layout.ConfigDir,
+	// the local backend's copy of the servers' files.
+	MonitoringDir string
 	// Secrets are values that must never end up in the archive: a config
 	// file holding one is left out (and said so), and the test suite
 	// greps manifests and logs for them.
@@ -442,19 +443,19 @@ func (b *builder) leaks(data []byte) bool {
 // secrets directory, and minus any file that holds a secret value.
 func (b *builder) config(ctx context.Context) error {
 	c := Component{Name: Config, Status: Saved}
-	if b.o.ConfigDir == "" {
+	if b.o.MonitoringDir == "" {
 		c.Status, c.Notes = Skipped, []string{"no config directory given"}
 		b.add(c)
 		return nil
 	}
 	var files []string
-	err := filepath.WalkDir(b.o.ConfigDir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(b.o.MonitoringDir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if p != b.o.ConfigDir && (name == "secrets" || name == ".git") {
+			if p != b.o.MonitoringDir && (name == "secrets" || name == ".git") {
 				return filepath.SkipDir
 			}
 			return nil
@@ -466,7 +467,7 @@ func (b *builder) config(ctx context.Context) error {
 		return nil
 	})
 	if errors.Is(err, fs.ErrNotExist) {
-		c.Status, c.Notes = Skipped, []string{b.o.ConfigDir + " does not exist"}
+		c.Status, c.Notes = Skipped, []string{b.o.MonitoringDir + " does not exist"}
 		b.add(c)
 		return nil
 	}
@@ -474,7 +475,7 @@ func (b *builder) config(ctx context.Context) error {
 		return err
 	}
 	for _, p := range files {
-		rel, err := filepath.Rel(b.o.ConfigDir, p)
+		rel, err := filepath.Rel(b.o.MonitoringDir, p)
 		if err != nil {
 			return err
 		}

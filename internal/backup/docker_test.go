@@ -83,7 +83,7 @@ func TestBackupThroughDocker(t *testing.T) {
 	archive := filepath.Join(out, "b.tar.gz")
 	var logs bytes.Buffer
 	m, err := Create(context.Background(), Options{
-		Output: archive, Endpoints: ep, Files: ComposeFiles(l.spec, docker, out), ConfigDir: l.monitoring,
+		Output: archive, Endpoints: ep, Files: ComposeFiles(l.spec, docker, out), MonitoringDir: l.monitoring,
 		Secrets: l.env.Values(l.spec), Log: slog.New(slog.NewTextHandler(&logs, nil)), Key: l.env.BackupKey(),
 	})
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
@@ -105,11 +106,11 @@ func startLiveStack(t *testing.T) *liveStack {
 	l.monitoring = filepath.Join(l.dir, "monitoring")
 	l.layout = stack.Layout{Root: filepath.Join(l.dir, stack.DefaultStateDir)}
 	l.spec = spec.InvestIQ(spec.Settings{})
-	files, err := render.Render(l.spec)
+	rendered, err := render.Render(l.spec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := render.Write(l.monitoring, files); err != nil {
+	if err := files.Write(l.monitoring, rendered); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := secrets.Ensure(l.monitoring, l.spec); err != nil {
@@ -174,7 +175,7 @@ func (l *liveStack) trust() Trust {
 	return Trust{Key: l.env.BackupKey(), KeySource: l.env.Path}
 }
 
-func (l *liveStack) files() LocalFiles {
+func (l *liveStack) rendered() LocalFiles {
 	return LocalFiles{Prometheus: l.layout.PrometheusData(), Alertmanager: l.layout.AlertmanagerData(), Grafana: l.layout.GrafanaData()}
 }
 
@@ -302,7 +303,7 @@ func TestRoundTrip(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	archive := filepath.Join(l.dir, "backup.tar.gz")
 	m, err := Create(ctx, Options{
-		Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring,
+		Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring,
 		Secrets: l.env.Values(l.spec), Log: log, Key: l.env.BackupKey(),
 	})
 	if err != nil {
@@ -367,7 +368,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		before := l.counts(t, time.Now(), time.Hour)
 		beforeTree := treeNames(t, filepath.Dir(l.layout.PrometheusData()))
-		_, err = Restore(ctx, RestoreOptions{Archive: bad, Endpoints: l.ep, Data: l.files(), Stack: l, Trust: l.trust()})
+		_, err = Restore(ctx, RestoreOptions{Archive: bad, Endpoints: l.ep, Data: l.rendered(), Stack: l, Trust: l.trust()})
 		if !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("restore of a corrupt archive: %v, want ErrCorrupt", err)
 		}
@@ -389,7 +390,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 	})
 
-	res, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l, Log: log, Trust: l.trust()})
+	res, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.rendered(), Stack: l, Log: log, Trust: l.trust()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +420,7 @@ func TestRoundTrip(t *testing.T) {
 	assertNoSecrets(t, l, archive, logs.String())
 
 	// A second restore finds the silence present and does not duplicate it.
-	if _, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.files(), Stack: l, Trust: l.trust()}); err != nil {
+	if _, err := Restore(ctx, RestoreOptions{Archive: archive, Endpoints: l.ep, Data: l.rendered(), Stack: l, Trust: l.trust()}); err != nil {
 		t.Fatal(err)
 	}
 	if got := l.silences(t); !slices.Equal(got, wantSilences) {
@@ -508,7 +509,7 @@ func TestInterruptedBackupLeavesNothing(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := Create(ctx, Options{
-		Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring,
+		Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring,
 		Progress: func(string, int64) ProgressBar { return cancelOnWrite{cancel} }, Key: l.env.BackupKey(),
 	})
 	if !errors.Is(err, context.Canceled) {
@@ -523,14 +524,14 @@ func TestInterruptedBackupLeavesNothing(t *testing.T) {
 
 	t.Run("a down component fails the backup unless allowed", func(t *testing.T) {
 		l.am.Stop(context.Background())
-		_, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring, Key: l.env.BackupKey()})
+		_, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring, Key: l.env.BackupKey()})
 		if !errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "alertmanager") {
 			t.Fatalf("backup with alertmanager down: %v, want ErrPartial naming alertmanager", err)
 		}
 		if entries, _ := os.ReadDir(out); len(entries) != 0 {
 			t.Errorf("failed backup left files: %v", entries)
 		}
-		m, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.files(), ConfigDir: l.monitoring, AllowPartial: true, Key: l.env.BackupKey()})
+		m, err := Create(context.Background(), Options{Output: archive, Endpoints: l.ep, Files: l.rendered(), MonitoringDir: l.monitoring, AllowPartial: true, Key: l.env.BackupKey()})
 		if err != nil {
 			t.Fatal(err)
 		}

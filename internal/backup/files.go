@@ -12,14 +12,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
 )
 
 // Component names, as the manifest and DataFiles use them.
 const (
-	Prometheus   = "prometheus"
-	Alertmanager = "alertmanager"
-	Grafana      = "grafana"
+	Prometheus   = spec.Prometheus
+	Alertmanager = spec.Alertmanager
+	Grafana      = spec.Grafana
 	Config       = "config"
 )
 
@@ -162,29 +163,46 @@ func (d DockerFiles) run(ctx context.Context, args ...string) error {
 var ErrDown = errors.New("not running")
 
 // ComposeFiles reaches the compose stack's data volumes through its
-// containers, named as render/compose.go names them (<project>-prometheus)
-// with the data directories it mounts the volumes at.
+// containers, with the names and mounts of the spec's topology.
 func ComposeFiles(s *spec.Spec, docker, tempDir string) DockerFiles {
-	return DockerFiles{
-		Docker: docker,
-		Containers: map[string]string{
-			Prometheus:   s.Project + "-prometheus",
-			Alertmanager: s.Project + "-alertmanager",
-			Grafana:      s.Project + "-grafana",
-		},
-		DataDirs: map[string]string{
-			Prometheus:   "/prometheus",
-			Alertmanager: "/alertmanager",
-			Grafana:      "/var/lib/grafana",
-		},
-		Images: map[string]string{
-			Prometheus:   s.Images.Prometheus,
-			Alertmanager: s.Images.Alertmanager,
-			Grafana:      s.Images.Grafana,
-		},
-		Owners:  map[string]string{Prometheus: "65534:65534", Alertmanager: "65534:65534", Grafana: "472:0"},
-		TempDir: tempDir,
+	d := DockerFiles{
+		Docker: docker, TempDir: tempDir,
+		Containers: map[string]string{}, DataDirs: map[string]string{},
+		Images: map[string]string{}, Owners: map[string]string{},
 	}
+	for _, c := range s.Components() {
+		d.Containers[c.Name], d.DataDirs[c.Name] = c.Container, c.DataMount
+		d.Images[c.Name], d.Owners[c.Name] = c.Image, c.Owner
+	}
+	return d
+}
+
+// DataStore is where a backend keeps the components' data: read by a
+// backup, replaced by a restore.
+type DataStore interface {
+	DataFiles
+	DataDirs
+}
+
+// FilesOf reaches the data of components where the backend keeps it:
+// LocalFiles for directories on this machine, DockerFiles for volumes
+// inside containers. tempDir is where DockerFiles makes its copies.
+func FilesOf(b stack.Backend, tempDir string, components ...string) DataStore {
+	local := LocalFiles{}
+	docker := DockerFiles{TempDir: tempDir, Containers: map[string]string{}, DataDirs: map[string]string{},
+		Images: map[string]string{}, Owners: map[string]string{}}
+	for _, c := range components {
+		p := b.Data(c)
+		if p.Dir != "" {
+			local[c] = p.Dir
+			continue
+		}
+		docker.Containers[c], docker.DataDirs[c], docker.Images[c], docker.Owners[c] = p.Container, p.Path, p.Image, p.Owner
+	}
+	if len(local) > 0 {
+		return local
+	}
+	return docker
 }
 
 // DataDirs replaces a stopped server's data directory during a restore.
@@ -323,22 +341,4 @@ func (d DockerFiles) replaced(component, stamp string) (*Replaced, error) {
 func (d DockerFiles) helper(ctx context.Context, component, script string) error {
 	return d.run(ctx, "run", "--rm", "--network", "none", "--volumes-from", d.Containers[component], "--user", "0",
 		"--entrypoint", "sh", d.Images[component], "-c", script)
-}
-
-// Stop and Start make DockerFiles the restore's Stack for the compose
-// stack: the containers keep their volumes across docker stop/start.
-func (d DockerFiles) Stop(ctx context.Context, component string) error {
-	c, ok := d.Containers[component]
-	if !ok {
-		return fmt.Errorf("%s: no container configured", component)
-	}
-	return d.run(ctx, "stop", c)
-}
-
-func (d DockerFiles) Start(ctx context.Context, component string) error {
-	c, ok := d.Containers[component]
-	if !ok {
-		return fmt.Errorf("%s: no container configured", component)
-	}
-	return d.run(ctx, "start", c)
 }

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/files"
 )
 
 // A restore swaps data directories in steps. Killed between them (kill
@@ -48,7 +48,7 @@ func writeJournal(stageParent string, j Journal) error {
 	if err != nil {
 		return err
 	}
-	return render.WriteFileAtomic(journalPath(stageParent), append(data, '\n'), 0o600)
+	return files.WriteFileAtomic(journalPath(stageParent), append(data, '\n'), 0o600)
 }
 
 // Interrupted reads the journal an unfinished restore left in the staging

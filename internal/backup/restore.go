@@ -24,7 +24,7 @@ import (
 )
 
 // Stack stops and starts one server of the stack around a restore. The
-// local backend satisfies it with stack.StopComponent/StartComponent;
+// stack.Backend satisfies it (local processes, compose services);
 // tests with servers they started themselves. Start returns once the
 // server is ready.
 type Stack interface {

@@ -84,17 +84,11 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	if out == "" {
 		out = "investiq-backup-" + now().UTC().Format("20060102T150405Z") + ".tar.gz"
 	}
-	var files backup.DataFiles
-	switch ep.Backend {
-	case stack.Local:
-		files = backup.LocalFiles{
-			backup.Prometheus: l.PrometheusData(), backup.Alertmanager: l.AlertmanagerData(), backup.Grafana: l.GrafanaData(),
-		}
-	case stack.Compose:
-		files = backup.ComposeFiles(s, "", filepath.Dir(out))
-	default:
-		return fmt.Errorf("unknown backend %q in %s", ep.Backend, l.StateFile())
+	b, err := stack.NewBackend(ep.Backend, s, opts.Dir, l, 0)
+	if err != nil {
+		return fmt.Errorf("%w in %s", err, l.StateFile())
 	}
+	files := backup.FilesOf(b, filepath.Dir(out), s.ComponentNames()...)
 	var progress func(string, int64) backup.ProgressBar
 	if f.IO.Terminal {
 		progress = func(desc string, total int64) backup.ProgressBar {
@@ -104,7 +98,7 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 		}
 	}
 	m, err := backup.Create(cmd.Context(), backup.Options{
-		Output: out, Endpoints: ep, Files: files, ConfigDir: opts.Dir,
+		Output: out, Endpoints: ep, Files: files, MonitoringDir: opts.Dir,
 		Secrets: env.Values(s), Key: env.BackupKey(), AllowPartial: opts.AllowPartial, Log: f.Log, Progress: progress, Now: now,
 	})
 	if err != nil {

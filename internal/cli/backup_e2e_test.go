@@ -137,7 +137,7 @@ func TestBackupRestoreCLI(t *testing.T) {
 		api: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)), ml: fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t)),
 		promPort: testutil.FreePort(t), amPort: testutil.FreePort(t), stderr: &testutil.LockedBuffer{},
 	}
-	if code, _ := b.cli("generate", "--out", b.dir); code != 0 {
+	if code, _ := b.cli("generate", "--dir", b.dir); code != 0 {
 		t.Fatalf("generate: %s", b.stderr)
 	}
 	env, err := secrets.Load(b.dir)

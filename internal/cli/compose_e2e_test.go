@@ -234,7 +234,7 @@ func TestComposeEndToEnd(t *testing.T) {
 	t.Cleanup(c.cleanup)
 
 	// 1. generate.
-	if code, _ := c.cli("generate", "--out", c.dir); code != 0 {
+	if code, _ := c.cli("generate", "--dir", c.dir); code != 0 {
 		t.Fatalf("generate: exit %d\n%s", code, c.stderr)
 	}
 	env, err := secrets.Load(c.dir)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
@@ -126,18 +127,22 @@ func TestDoctorFindsTheAPITheLocalStackScrapes(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 
 	dir := filepath.Join(t.TempDir(), "monitoring")
-	if code, out, errOut := runCLI(t, nil, "generate", "--out", dir); code != ExitOK {
+	if code, out, errOut := runCLI(t, nil, "generate", "--dir", dir); code != ExitOK {
 		t.Fatalf("generate: exit %d\n%s%s", code, out, errOut)
 	}
 	// What `up --backend local --api-address apiAddr` leaves in --state.
 	l := stack.Layout{Root: t.TempDir()}
-	files, err := render.Render(stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr, MLAddress: mlAddr}, l, 19090, 19093, 13000))
+	ls, err := stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr, MLAddress: mlAddr}, l, 19090, 19093, 13000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	rendered, err := render.Render(ls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rendered {
 		if f.Path == render.PrometheusConfig {
-			if err := render.Write(l.ConfigDir(), []render.File{f}); err != nil {
+			if err := files.Write(l.ConfigDir(), []render.File{f}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/secrets"
 )
 
@@ -29,9 +29,9 @@ func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Comman
 	cmd := &cobra.Command{
 		Use:   "generate",
 		Short: "Write every file of the stack from the spec",
-		Long: `Render prometheus.yml, the rule files, alertmanager.yml, Grafana's
+		Long: `Render prometheus.yml, the rule rendered, alertmanager.yml, Grafana's
 provisioning and dashboards, docker-compose.yml and .env.example from
-spec/investiq.go into --out. Output is byte-identical on every run and every
+spec/investiq.go into --dir. Output is byte-identical on every run and every
 file is written atomically. On first run it also creates .env (mode 0600)
 with random passwords; .env is never overwritten and never printed.
 
@@ -39,12 +39,16 @@ With --check nothing is written: the command exits 1 and lists every file
 that differs from what the spec renders (the drift check for CI).
 
 --target kubernetes writes prometheus-operator resources instead, into
-kubernetes/ unless --out says otherwise: PrometheusRules, a ServiceMonitor
+kubernetes/ unless --dir says otherwise: PrometheusRules, a ServiceMonitor
 per InvestIQ scrape job, an AlertmanagerConfig whose secrets are keys of
 the Secret made from .env, the dashboards and datasource as ConfigMaps for
 Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("out") {
+				// On stderr: pflag's own deprecation note would go to stdout.
+				fmt.Fprintln(f.IO.ErrOut, "warning: --out is deprecated: use --dir, as every other command does")
+			}
 			if opts.Diff && !opts.Check {
 				return fmt.Errorf("%w: --diff goes with --check", errUsage)
 			}
@@ -57,7 +61,10 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 			return generateRun(opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "directory to write the stack into")
+	cmd.Flags().StringVar(&opts.Out, "dir", DefaultDir, "directory to write the stack into (the --dir of every other command)")
+	// --out was generate's own name for --dir; kept so scripts still run.
+	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "")
+	_ = cmd.Flags().MarkHidden("out")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
 	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
@@ -70,15 +77,15 @@ func generateRun(opts *generateOptions) error {
 	if err != nil {
 		return err
 	}
-	files, err := renderTarget(opts, s)
+	rendered, err := renderTarget(opts, s)
 	if err != nil {
 		return err
 	}
 	warnUnbounded(opts, s)
-	if err := render.UsableDir(opts.Out); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if err := files.UsableDir(opts.Out); err != nil {
+		return fmt.Errorf("--dir: %w", err)
 	}
-	drifts, err := render.Check(opts.Out, files)
+	drifts, err := files.Check(opts.Out, rendered)
 	if err != nil {
 		return err
 	}
@@ -90,31 +97,20 @@ func generateRun(opts *generateOptions) error {
 			}
 		}
 		if len(drifts) > 0 {
-			return Exit(ExitError, fmt.Errorf("%d of %d files differ from the spec: run `investiq-mon generate --out %s` to update them", len(drifts), len(files), opts.Out))
+			return Exit(ExitError, fmt.Errorf("%d of %d files differ from the spec: run `investiq-mon generate --dir %s` to update them", len(drifts), len(rendered), opts.Out))
 		}
-		fmt.Fprintf(io.ErrOut, "%d files match the spec\n", len(files))
+		fmt.Fprintf(io.ErrOut, "%d files match the spec\n", len(rendered))
 		return nil
 	}
 
-	// Only changed files are rewritten, so unchanged ones keep their mtime
-	// and nothing that watches them wakes up for nothing.
-	changed := map[string]bool{}
-	for _, d := range drifts {
-		changed[d.Path] = true
-	}
-	var toWrite []render.File
-	for _, f := range files {
-		if changed[f.Path] {
-			toWrite = append(toWrite, f)
-		}
-	}
-	if err := render.Write(opts.Out, toWrite); err != nil {
+	toWrite, err := files.Sync(opts.Out, rendered)
+	if err != nil {
 		return err
 	}
 	for _, f := range toWrite {
 		fmt.Fprintf(io.ErrOut, "wrote %s\n", filepath.Join(opts.Out, filepath.FromSlash(f.Path)))
 	}
-	fmt.Fprintf(io.ErrOut, "%d files in %s, %d changed\n", len(files), opts.Out, len(toWrite))
+	fmt.Fprintf(io.ErrOut, "%d files in %s, %d changed\n", len(rendered), opts.Out, len(toWrite))
 	if opts.Target == targetKubernetes {
 		kubernetesNextSteps(opts, s)
 		return nil
@@ -124,10 +120,10 @@ func generateRun(opts *generateOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", filepath.Join(opts.Out, secrets.FileName), err)
 	}
-	envPath := filepath.Join(opts.Out, secrets.FileName)
+	envPath := res.Path
 	switch {
 	case res.Created:
-		fmt.Fprintf(io.ErrOut, "created %s (mode 0600) with random passwords; it is never printed or overwritten\n", envPath)
+		fmt.Fprintln(io.ErrOut, res.CreatedNote())
 	case len(res.Updated) > 0:
 		fmt.Fprintf(io.ErrOut, "updated %s: set %v\n", envPath, res.Updated)
 	}

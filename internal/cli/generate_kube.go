@@ -21,12 +21,12 @@ const (
 )
 
 // generateTarget checks --target and, for kubernetes, points the default
-// --out at its own directory (monitoring/ holds the compose stack).
+// --dir at its own directory (monitoring/ holds the compose stack).
 func generateTarget(cmd *cobra.Command, opts *generateOptions) error {
 	switch opts.Target {
 	case targetCompose:
 	case targetKubernetes:
-		if !cmd.Flags().Changed("out") {
+		if !cmd.Flags().Changed("dir") && !cmd.Flags().Changed("out") {
 			opts.Out = kube.DefaultDir
 		}
 	default:

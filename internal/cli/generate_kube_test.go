@@ -15,7 +15,7 @@ func TestGenerateWarnsAboutUnboundedLabels(t *testing.T) {
 	s.Metrics[0].Labels[0].MaxValues = 0
 	for _, target := range []string{targetCompose, targetKubernetes} {
 		out := filepath.Join(t.TempDir(), "out")
-		code, _, errOut := runCLI(t, s, "generate", "--target", target, "--out", out)
+		code, _, errOut := runCLI(t, s, "generate", "--target", target, "--dir", out)
 		if code != ExitOK {
 			t.Fatalf("%s: exit %d\n%s", target, code, errOut)
 		}
@@ -23,7 +23,7 @@ func TestGenerateWarnsAboutUnboundedLabels(t *testing.T) {
 			t.Errorf("%s: no warning about the unbounded label:\n%s", target, errOut)
 		}
 	}
-	_, _, errOut := runCLI(t, spec.Default(), "generate", "--out", filepath.Join(t.TempDir(), "out"))
+	_, _, errOut := runCLI(t, spec.Default(), "generate", "--dir", filepath.Join(t.TempDir(), "out"))
 	if strings.Contains(errOut, "no bounded values") {
 		t.Errorf("a warning for the default spec, whose labels are bounded:\n%s", errOut)
 	}

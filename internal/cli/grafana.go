@@ -10,10 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/grafana"
-	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/spec"
 )
 
 func newCmdGrafana(f *Factory) *cobra.Command {
@@ -67,10 +68,10 @@ line from stdin instead. The password is printed only with --show, and is
 never put on a command line (which every user can read through ps).`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch opts.Backend {
-			case "", stack.Compose, stack.Local:
-			default:
-				return fmt.Errorf("%w: --backend must be %s or %s, not %q", errUsage, stack.Compose, stack.Local, opts.Backend)
+			if opts.Backend != "" {
+				if _, err := stack.NewBackend(opts.Backend, nil, "", stack.Layout{}, 0); err != nil {
+					return fmt.Errorf("%w: --backend must be %s or %s, not %q", errUsage, stack.Compose, stack.Local, opts.Backend)
+				}
 			}
 			if opts.URL != "" && opts.Backend == stack.Compose {
 				return fmt.Errorf("%w: --url talks to Grafana's API; it does not go with --backend compose", errUsage)
@@ -107,7 +108,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	if err != nil {
 		return err
 	}
-	admin := env.Get(render.GrafanaUserEnv)
+	admin := env.Get(spec.EnvGrafanaUser)
 	if admin == "" {
 		admin = "admin"
 	}
@@ -118,7 +119,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	// .env is rewritten through a temporary file in its directory: make
 	// sure that can work before Grafana's password changes, or the new
 	// password would be lost.
-	if err := render.UsableDir(opts.Dir); err != nil {
+	if err := files.UsableDir(opts.Dir); err != nil {
 		return fmt.Errorf("%s cannot be updated: %w; nothing was changed", env.Path, err)
 	}
 
@@ -128,6 +129,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	}
 
 	url, backend := opts.URL, opts.Backend
+	var execIn []string
 	if url == "" {
 		ep, err := stack.LoadEndpoints(s, opts.Dir, opts.layout())
 		if err != nil {
@@ -136,7 +138,13 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 		if backend == "" {
 			backend = ep.Backend
 		}
-		if backend == stack.Local {
+		b, err := stack.NewBackend(backend, s, opts.Dir, opts.layout(), 0)
+		if err != nil {
+			return err
+		}
+		// A backend that cannot run Grafana's CLI beside it is reached
+		// through the API.
+		if execIn = b.Exec(spec.Grafana); execIn == nil {
 			if ep.Grafana == "" {
 				return errors.New("the local stack runs no Grafana (up found no grafana binary): pass --url of the Grafana to change")
 			}
@@ -146,7 +154,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 
 	var how string
 	if url != "" {
-		c, err := grafana.New(url, admin, env.Get("GRAFANA_ADMIN_PASSWORD"))
+		c, err := grafana.New(url, admin, env.Get(spec.EnvGrafanaPassword))
 		if err != nil {
 			return err
 		}
@@ -158,8 +166,8 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 		if login != admin {
 			return fmt.Errorf("%w: in the container, Grafana's CLI resets only the admin user %q; use --url for %q", errUsage, admin, login)
 		}
-		container := s.Project + "-grafana"
-		if err := grafana.ResetInContainer(ctx, "", container, password); err != nil {
+		container := execIn[len(execIn)-1]
+		if err := grafana.ResetWithCLI(ctx, execIn, password); err != nil {
 			return fmt.Errorf("reset the password in container %s: %w", container, err)
 		}
 		how = "with grafana cli in container " + container
@@ -167,10 +175,10 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 
 	stored := ""
 	if login == admin {
-		if err := env.Set(s, "GRAFANA_ADMIN_PASSWORD", password); err != nil {
+		if err := env.Set(s, spec.EnvGrafanaPassword, password); err != nil {
 			return fmt.Errorf("grafana user %s has the new password, but %s could not be updated: %w; run reset-password again (with --backend compose if the API refuses the old password)", login, env.Path, err)
 		}
-		stored = "; stored as GRAFANA_ADMIN_PASSWORD in " + filepath.Clean(env.Path)
+		stored = "; stored as " + spec.EnvGrafanaPassword + " in " + filepath.Clean(env.Path)
 	} else {
 		stored = "; .env holds only the admin password and was not changed"
 	}

@@ -27,7 +27,7 @@ func gfRun(t *testing.T, stdin string, args ...string) (int, string, string) {
 func gfGenerated(t *testing.T) (string, *secrets.Env) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "monitoring")
-	if code, _, stderr := gfRun(t, "", "generate", "--out", dir); code != 0 {
+	if code, _, stderr := gfRun(t, "", "generate", "--dir", dir); code != 0 {
 		t.Fatalf("generate: %d\n%s", code, stderr)
 	}
 	env, err := secrets.Load(dir)

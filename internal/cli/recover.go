@@ -19,18 +19,17 @@ import (
 func restoreTarget(sl stackLocation, s *spec.Spec, ep stack.Endpoints, timeout time.Duration) (backup.RestoreOptions, error) {
 	l := sl.layout()
 	ro := backup.RestoreOptions{Endpoints: ep, ReadyTimeout: timeout}
-	switch ep.Backend {
-	case stack.Local:
-		if _, err := l.LoadState(); err != nil {
-			return ro, fmt.Errorf("no local stack recorded in %s: start it with `investiq-mon up --backend local` first; nothing was changed", l.StateFile())
-		}
-		ro.Data = backup.LocalFiles{backup.Prometheus: l.PrometheusData(), backup.Alertmanager: l.AlertmanagerData()}
-		ro.Stack = localStack{l, timeout}
-	case stack.Compose:
-		df := backup.ComposeFiles(s, "", "")
-		ro.Data, ro.Stack, ro.StageDir = df, df, l.Root
-	default:
-		return ro, fmt.Errorf("unknown backend %q in %s; nothing was changed", ep.Backend, l.StateFile())
+	b, err := stack.NewBackend(ep.Backend, s, sl.Dir, l, timeout)
+	if err != nil {
+		return ro, fmt.Errorf("%w in %s; nothing was changed", err, l.StateFile())
+	}
+	// Grafana is restored through its API, not its data directory.
+	data := backup.FilesOf(b, "", backup.Prometheus, backup.Alertmanager)
+	ro.Data, ro.Stack = data, b
+	if _, inContainers := data.(backup.DockerFiles); inContainers {
+		// Staged beside the state, then copied into the volumes; data
+		// dirs on this machine are staged on their own file system.
+		ro.StageDir = l.Root
 	}
 	return ro, nil
 }

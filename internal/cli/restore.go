@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/investiq/investiq-mon/internal/backup"
-	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
@@ -148,22 +146,6 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 	}
 	fmt.Fprintln(f.IO.ErrOut, "restore complete; the stack is ready")
 	return nil
-}
-
-// localStack stops and starts the local backend's servers with the
-// commands `up` recorded.
-type localStack struct {
-	l       stack.Layout
-	timeout time.Duration
-}
-
-func (s localStack) Stop(ctx context.Context, c string) error {
-	_, err := stack.StopComponent(ctx, s.l, c)
-	return err
-}
-
-func (s localStack) Start(ctx context.Context, c string) error {
-	return stack.StartComponent(ctx, s.l, c, s.timeout)
 }
 
 func inputIsTerminal(in io.Reader) bool {

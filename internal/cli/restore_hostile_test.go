@@ -41,7 +41,7 @@ func newHostileStack(t *testing.T) *hostileStack {
 	t.Helper()
 	root := t.TempDir()
 	h := &hostileStack{t: t, dir: filepath.Join(root, "monitoring"), state: filepath.Join(root, "st")}
-	if code, _, errOut := h.run("generate", "--out", h.dir); code != 0 {
+	if code, _, errOut := h.run("generate", "--dir", h.dir); code != 0 {
 		t.Fatalf("generate: %s", errOut)
 	}
 	env, err := secrets.Load(h.dir)

@@ -72,8 +72,13 @@ type Factory struct {
 }
 
 // LoadSpec builds and checks the spec.
-func (f *Factory) LoadSpec() (*spec.Spec, error) {
-	s := f.Spec(f.Settings)
+func (f *Factory) LoadSpec() (*spec.Spec, error) { return f.LoadSpecWith(f.Settings) }
+
+// LoadSpecWith builds and checks the spec with settings set: the one
+// loader of every command, also of `up`, which moves the addresses of
+// the local backend to 127.0.0.1 first.
+func (f *Factory) LoadSpecWith(set spec.Settings) (*spec.Spec, error) {
+	s := f.Spec(set)
 	if err := s.Check(); err != nil {
 		return nil, fmt.Errorf("spec/investiq.go:\n%w", err)
 	}

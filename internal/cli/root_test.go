@@ -21,7 +21,7 @@ func TestMainExitCodes(t *testing.T) {
 		{"a flag without its partner is a usage error", []string{"generate", "--diff"}, ExitUsage, "--diff goes with --check"},
 		{"an extra argument is a usage error", []string{"generate", "extra"}, ExitUsage, "unknown command"},
 		{"a bad retention is a usage error", []string{"--retention", "soon", "generate"}, ExitUsage, `invalid argument "soon"`},
-		{"a drift check on an empty directory fails with 1", []string{"generate", "--check", "--out", t.TempDir()}, ExitError, "files differ from the spec"},
+		{"a drift check on an empty directory fails with 1", []string{"generate", "--check", "--dir", t.TempDir()}, ExitError, "files differ from the spec"},
 		{"help is fine", []string{"--help"}, ExitOK, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,7 +96,7 @@ func upRun(cmd *cobra.Command, opts *upOptions) error {
 	_, err := stack.Up(cmd.Context(), stack.Options{
 		Backend:          opts.Backend,
 		Settings:         f.Settings,
-		NewSpec:          f.Spec,
+		LoadSpec:         f.LoadSpecWith,
 		Dir:              opts.Dir,
 		Layout:           opts.layout(),
 		Timeout:          opts.Timeout,

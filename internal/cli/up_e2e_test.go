@@ -92,7 +92,7 @@ func startE2E(t *testing.T) *e2eStack {
 	}
 
 	// 1. investiq-mon generate
-	if code, _ := e.cli("generate", "--out", e.dir); code != 0 {
+	if code, _ := e.cli("generate", "--dir", e.dir); code != 0 {
 		t.Fatalf("generate: exit %d\n%s", code, e.stderr)
 	}
 	// The webhook receiver's URL is a secret like any other: it goes into

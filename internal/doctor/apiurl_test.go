@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/investiq/investiq-mon/internal/doctor"
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
@@ -28,14 +29,17 @@ func localState(t *testing.T, backend, apiAddr string) stack.Layout {
 	if apiAddr == "" {
 		return l
 	}
-	s := stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr}, l, 19090, 19093, 13000)
-	files, err := render.Render(s)
+	s, err := stack.LocalSpec(nil, spec.Settings{APIAddress: apiAddr}, l, 19090, 19093, 13000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	rendered, err := render.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rendered {
 		if f.Path == render.PrometheusConfig {
-			if err := render.Write(l.ConfigDir(), []render.File{f}); err != nil {
+			if err := files.Write(l.ConfigDir(), []render.File{f}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -91,11 +95,11 @@ func TestStackAPIURL(t *testing.T) {
 // flags changed the spec, its fix names them and points at --api-url.
 func TestDoctorFilesNamesTheSpecFlags(t *testing.T) {
 	dir := t.TempDir()
-	files, err := render.Render(spec.InvestIQ(spec.Settings{}))
+	rendered, err := render.Render(spec.InvestIQ(spec.Settings{}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 	o := doctor.Options{
@@ -104,7 +108,7 @@ func TestDoctorFilesNamesTheSpecFlags(t *testing.T) {
 		Timeout: time.Second, SpecFlags: []string{"--api-address 127.0.0.1:18000"},
 	}
 	rs := doctor.Run(context.Background(), o)
-	expect(t, rs, doctor.CheckFiles, doctor.Fail, "prometheus/prometheus.yml", "generate --api-address 127.0.0.1:18000 --out", "spec built with --api-address 127.0.0.1:18000", "--api-url")
+	expect(t, rs, doctor.CheckFiles, doctor.Fail, "prometheus/prometheus.yml", "generate --api-address 127.0.0.1:18000 --dir", "spec built with --api-address 127.0.0.1:18000", "--api-url")
 
 	// The same files against the spec they were generated from: in sync,
 	// and no flag is named without drift.
@@ -121,7 +125,7 @@ func TestDoctorFilesNamesTheSpecFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := result(t, doctor.Run(context.Background(), o), doctor.CheckFiles)
-	if r.Status != doctor.Fail || strings.Contains(r.Fix, "spec built with") || !strings.Contains(r.Fix, "generate --out "+dir) {
+	if r.Status != doctor.Fail || strings.Contains(r.Fix, "spec built with") || !strings.Contains(r.Fix, "generate --dir "+dir) {
 		t.Errorf("drift without spec flags: %s: %s", r.Status, r.Fix)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/investiq/investiq-mon/internal/expocheck"
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
@@ -108,7 +109,7 @@ func Run(ctx context.Context, o Options) []Result {
 	} else {
 		results = append(results, d.targets(ctx, prom), d.rules(ctx, prom), d.alertmanager(ctx, prom))
 	}
-	return append(results, d.grafana(ctx), d.files())
+	return append(results, d.grafana(ctx), d.rendered())
 }
 
 type doctor struct {
@@ -363,15 +364,15 @@ func (d *doctor) alertmanager(ctx context.Context, api v1.API) Result {
 	return r
 }
 
-func (d *doctor) files() Result {
+func (d *doctor) rendered() Result {
 	r := Result{Check: CheckFiles, Title: titleFiles}
-	files, err := render.Render(d.o.Spec)
+	rendered, err := render.Render(d.o.Spec)
 	if err != nil {
 		r.Status, r.Summary = Fail, "the spec does not render: "+err.Error()
 		r.Fix = "fix spec/investiq.go; `investiq-mon validate` explains"
 		return r
 	}
-	drifts, err := render.Check(d.o.Dir, files)
+	drifts, err := files.Check(d.o.Dir, rendered)
 	if err != nil {
 		r.Status, r.Summary = Fail, err.Error()
 		r.Fix = "make " + d.o.Dir + " readable, or pass --dir"
@@ -379,7 +380,7 @@ func (d *doctor) files() Result {
 	}
 	if len(drifts) > 0 {
 		r.Status = Fail
-		r.Summary = fmt.Sprintf("%d of %d files in %s differ from the spec", len(drifts), len(files), d.o.Dir)
+		r.Summary = fmt.Sprintf("%d of %d files in %s differ from the spec", len(drifts), len(rendered), d.o.Dir)
 		for _, dr := range drifts {
 			r.Details = append(r.Details, d.o.Dir+"/"+dr.Path+": "+dr.Reason)
 		}
@@ -387,13 +388,13 @@ func (d *doctor) files() Result {
 		if len(d.o.SpecFlags) > 0 {
 			flags = " " + strings.Join(d.o.SpecFlags, " ")
 		}
-		r.Fix = "hand edits belong in spec/investiq.go: run `investiq-mon generate" + flags + " --out " + d.o.Dir + "` (`generate --check --diff` shows what changes), then `investiq-mon up` to apply"
+		r.Fix = "hand edits belong in spec/investiq.go: run `investiq-mon generate" + flags + " --dir " + d.o.Dir + "` (`generate --check --diff` shows what changes), then `investiq-mon up` to apply"
 		if len(d.o.SpecFlags) > 0 {
 			r.Fix += "; the files were compared with the spec built with" + flags + ": if " + d.o.Dir +
 				" was generated without them, run doctor without them too (to say where the API is, use --api-url)"
 		}
 		return r
 	}
-	r.Status, r.Summary = Pass, fmt.Sprintf("all %d files in %s match the spec", len(files), d.o.Dir)
+	r.Status, r.Summary = Pass, fmt.Sprintf("all %d files in %s match the spec", len(rendered), d.o.Dir)
 	return r
 }

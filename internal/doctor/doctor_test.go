@@ -224,7 +224,7 @@ func TestDoctorOnARunningStack(t *testing.T) {
 		f.Close()
 		os.Remove(filepath.Join(o.Dir, "prometheus", "promtool-http.yml"))
 		rs := doctor.Run(t.Context(), o)
-		expect(t, rs, doctor.CheckFiles, doctor.Fail, "alertmanager/alertmanager.yml: differs", "prometheus/promtool-http.yml: missing", "investiq-mon generate --out "+o.Dir)
+		expect(t, rs, doctor.CheckFiles, doctor.Fail, "alertmanager/alertmanager.yml: differs", "prometheus/promtool-http.yml: missing", "investiq-mon generate --dir "+o.Dir)
 		expect(t, rs, doctor.CheckGrafana, doctor.Pass)
 	})
 

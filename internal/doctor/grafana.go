@@ -27,14 +27,14 @@ func (d *doctor) grafana(ctx context.Context) Result {
 	uids, err := provisionedUIDs(dsDir)
 	if err != nil {
 		r.Summary = err.Error()
-		r.Fix = "run `investiq-mon generate --out " + d.o.Dir + "` to write Grafana's provisioning"
+		r.Fix = "run `investiq-mon generate --dir " + d.o.Dir + "` to write Grafana's provisioning"
 		return r
 	}
 	dashDir := filepath.Join(d.o.Dir, filepath.FromSlash(render.DashboardsDir))
 	dashFiles, _ := filepath.Glob(filepath.Join(dashDir, "*.json"))
 	if len(dashFiles) == 0 {
 		r.Summary = "no dashboards in " + dashDir
-		r.Fix = "run `investiq-mon generate --out " + d.o.Dir + "`"
+		r.Fix = "run `investiq-mon generate --dir " + d.o.Dir + "`"
 		return r
 	}
 	var dashUIDs []string
@@ -53,7 +53,7 @@ func (d *doctor) grafana(ctx context.Context) Result {
 	}
 	if len(r.Details) > 0 {
 		r.Summary = fmt.Sprintf("%d datasource reference(s) in the dashboards do not match the provisioned datasource", len(r.Details))
-		r.Fix = "panels must reference the spec's DatasourceUID; run `investiq-mon generate --out " + d.o.Dir + "` to restore the dashboards (edit panels in spec/investiq.go, not in the JSON)"
+		r.Fix = "panels must reference the spec's DatasourceUID; run `investiq-mon generate --dir " + d.o.Dir + "` to restore the dashboards (edit panels in spec/investiq.go, not in the JSON)"
 		return r
 	}
 	r.Status = Pass

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// ResetInContainer sets the admin password inside a running Grafana
-// container with Grafana's own CLI, which writes the database directly and
+// ResetWithCLI sets the admin password with Grafana's own CLI, run
+// through execIn (docker exec -i <container>: stack.Backend.Exec), which writes the database directly and
 // so works when nobody knows the current password. The password goes to
 // the CLI on stdin (--password-from-stdin), never on a command line: argv
 // of `docker exec` is visible to every user of the host through ps.
@@ -18,9 +20,9 @@ import (
 // Grafana 13 removed `grafana-cli`; images before 10 have only
 // `grafana-cli`. `grafana cli` is tried first and `grafana-cli` when the
 // image has no `grafana` binary.
-func ResetInContainer(ctx context.Context, docker, container, password string) error {
-	if docker == "" {
-		docker = "docker"
+func ResetWithCLI(ctx context.Context, execIn []string, password string) error {
+	if len(execIn) == 0 {
+		return errors.New("grafana: no command to run Grafana's CLI in")
 	}
 	attempts := [][]string{
 		{"grafana", "cli", "admin", "reset-admin-password", "--password-from-stdin"},
@@ -28,8 +30,8 @@ func ResetInContainer(ctx context.Context, docker, container, password string) e
 	}
 	var errs []error
 	for _, cmdline := range attempts {
-		args := append([]string{"exec", "-i", container}, cmdline...)
-		cmd := exec.CommandContext(ctx, docker, args...)
+		args := append(slices.Clone(execIn[1:]), cmdline...)
+		cmd := exec.CommandContext(ctx, execIn[0], args...)
 		cmd.Stdin = strings.NewReader(password + "\n")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
@@ -40,7 +42,7 @@ func ResetInContainer(ctx context.Context, docker, container, password string) e
 		// The CLI's output never holds the password (it came on stdin),
 		// but redact it anyway in case a future CLI echoes its input.
 		msg := strings.TrimSpace(strings.ReplaceAll(out.String(), password, "[redacted]"))
-		errs = append(errs, fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, msg))
+		errs = append(errs, fmt.Errorf("%s %s: %v: %s", filepath.Base(execIn[0]), strings.Join(args, " "), err, msg))
 		if !missingExecutable(err, msg) {
 			break
 		}

@@ -192,13 +192,13 @@ echo "Admin password changed successfully ✔"
 	return docker, argvLog, stdinLog
 }
 
-func TestResetInContainer(t *testing.T) {
+func TestResetWithCLI(t *testing.T) {
 	const pw = "Zq8-container-secret-value"
 	for _, oldImage := range []bool{false, true} {
 		name := map[bool]string{false: "grafana cli on a current image", true: "grafana-cli on an old image"}[oldImage]
 		t.Run(name, func(t *testing.T) {
 			docker, argvLog, stdinLog := fakeDocker(t, oldImage)
-			if err := ResetInContainer(context.Background(), docker, "investiq-grafana", pw); err != nil {
+			if err := ResetWithCLI(context.Background(), []string{docker, "exec", "-i", "investiq-grafana"}, pw); err != nil {
 				t.Fatal(err)
 			}
 			argv, _ := os.ReadFile(argvLog)
@@ -223,7 +223,7 @@ func TestResetInContainer(t *testing.T) {
 		dir := t.TempDir()
 		docker := filepath.Join(dir, "docker")
 		os.WriteFile(docker, []byte("#!/bin/sh\ncat >/dev/null\necho 'Error response from daemon: No such container: investiq-grafana' >&2\nexit 1\n"), 0o755)
-		err := ResetInContainer(context.Background(), docker, "investiq-grafana", pw)
+		err := ResetWithCLI(context.Background(), []string{docker, "exec", "-i", "investiq-grafana"}, pw)
 		if err == nil || !strings.Contains(err.Error(), "No such container") {
 			t.Fatalf("err = %v", err)
 		}

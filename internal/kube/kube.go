@@ -127,7 +127,7 @@ func Render(s *spec.Spec) ([]render.File, error) {
 	if err := add(GrafanaDatasource, "ConfigMap for Grafana's sidecar: the datasource every dashboard panel references.", ds); err != nil {
 		return nil, err
 	}
-	for _, d := range s.Dashboards {
+	for _, d := range render.Dashboards(s) {
 		data, ok := rendered[path.Join(render.DashboardsDir, d.File)]
 		if !ok {
 			return nil, fmt.Errorf("dashboard %s was not rendered", d.File)

@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/kube"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/testutil"
@@ -29,26 +30,26 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 
 func renderTo(t *testing.T) (string, []render.File) {
 	t.Helper()
-	files, err := kube.Render(spec.Default())
+	rendered, err := kube.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
-	return dir, files
+	return dir, rendered
 }
 
 func TestGolden(t *testing.T) {
-	files, err := kube.Render(spec.Default())
+	rendered, err := kube.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "golden")
 	if *update {
 		os.RemoveAll(golden)
-		if err := render.Write(golden, files); err != nil {
+		if err := files.Write(golden, rendered); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -56,17 +57,17 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\nrun `go test ./internal/kube -update` to create the golden files", err)
 	}
-	if len(entries) != len(files) {
-		t.Errorf("%d golden files, %d rendered: run `go test ./internal/kube -update` if that is intended", len(entries), len(files))
+	if len(entries) != len(rendered) {
+		t.Errorf("%d golden files, %d rendered: run `go test ./internal/kube -update` if that is intended", len(entries), len(rendered))
 	}
-	for _, f := range files {
+	for _, f := range rendered {
 		want, err := os.ReadFile(filepath.Join(golden, f.Path))
 		if err != nil {
 			t.Errorf("%v\nrun `go test ./internal/kube -update` to create the golden file", err)
 			continue
 		}
 		if !bytes.Equal(want, f.Data) {
-			drifts, _ := render.Check(golden, []render.File{f})
+			drifts, _ := files.Check(golden, []render.File{f})
 			diff := ""
 			if len(drifts) > 0 {
 				diff = drifts[0].Diff
@@ -108,9 +109,9 @@ func TestRenderIsDeterministicAndSaysItIsGenerated(t *testing.T) {
 // types, and carries what the compose stack carries.
 func TestManifestsDecodeStrictlyWithTheOperatorTypes(t *testing.T) {
 	s := spec.Default()
-	_, files := renderTo(t)
+	_, rendered := renderTo(t)
 	byPath := map[string][]byte{}
-	for _, f := range files {
+	for _, f := range rendered {
 		byPath[f.Path] = f.Data
 	}
 	strict := func(p string, into any) {
@@ -226,13 +227,13 @@ func TestManifestsDecodeStrictlyWithTheOperatorTypes(t *testing.T) {
 // parity path and the spec cross-checks, the dashboards and datasource in
 // their ConfigMaps, and a kustomize build of the kustomization.
 func TestManifestsValidateClean(t *testing.T) {
-	dir, files := renderTo(t)
+	dir, rendered := renderTo(t)
 	res, err := validate.Run(context.Background(), []string{dir}, validate.Options{Spec: spec.Default()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Files) != len(files) {
-		t.Errorf("validated %d files, rendered %d", len(res.Files), len(files))
+	if len(res.Files) != len(rendered) {
+		t.Errorf("validated %d files, rendered %d", len(res.Files), len(rendered))
 	}
 	for _, f := range res.Findings {
 		t.Errorf("%s", f)
@@ -242,10 +243,10 @@ func TestManifestsValidateClean(t *testing.T) {
 // The real promtool agrees on the rules inside each PrometheusRule.
 func TestPrometheusRuleGroupsPassPromtool(t *testing.T) {
 	promtool := testutil.Bin(t, "promtool")
-	_, files := renderTo(t)
+	_, rendered := renderTo(t)
 	dir := t.TempDir()
 	n := 0
-	for _, f := range files {
+	for _, f := range rendered {
 		if f.Path != kube.AlertsRule && f.Path != kube.SLORule {
 			continue
 		}
@@ -275,7 +276,7 @@ func TestPrometheusRuleGroupsPassPromtool(t *testing.T) {
 // `kubectl apply -k` builds the directory with kustomize; the same build,
 // in process, yields every resource in the spec's namespace.
 func TestKustomizeBuild(t *testing.T) {
-	dir, files := renderTo(t)
+	dir, rendered := renderTo(t)
 	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -287,8 +288,8 @@ func TestKustomizeBuild(t *testing.T) {
 			t.Errorf("%s %s in namespace %q", r.GetKind(), r.GetName(), ns)
 		}
 	}
-	if got := len(rm.Resources()); got != len(files)-1 {
-		t.Errorf("kustomize built %d resources, want %d (every file but the kustomization)", got, len(files)-1)
+	if got := len(rm.Resources()); got != len(rendered)-1 {
+		t.Errorf("kustomize built %d resources, want %d (every file but the kustomization)", got, len(rendered)-1)
 	}
 	want := map[string]int{"PrometheusRule": 2, "ServiceMonitor": 2, "AlertmanagerConfig": 1, "ConfigMap": 3}
 	for k, n := range want {

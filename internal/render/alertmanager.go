@@ -130,5 +130,5 @@ func renderAlertmanager(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{am, client}, nil
+	return []File{am.as(spec.Alertmanager, ServerConfig), client.as(spec.Alertmanager, ClientConfig)}, nil
 }

@@ -10,23 +10,13 @@ import (
 	"github.com/investiq/investiq-mon/spec"
 )
 
-// Container paths of the compose stack.
+// The compose stack's profile and the name of its web config; every
+// other name and place (services, containers, volumes, mounts, ports,
+// variables) is the spec's topology (spec/topology.go).
 const (
-	promConfigDir   = "/etc/prometheus"
-	promDataDir     = "/prometheus"
-	amConfigDir     = "/etc/alertmanager"
-	amDataDir       = "/alertmanager"
-	grafanaProvDir  = "/etc/grafana/provisioning"
-	grafanaDataDir  = "/var/lib/grafana"
-	composeProfile  = "monitoring"
-	webConfigName   = "web_config"
-	BcryptEnv       = "INVESTIQ_STACK_PASSWORD_BCRYPT"
-	GrafanaUserEnv  = "GRAFANA_ADMIN_USER"
-	StackUserEnv    = "INVESTIQ_STACK_USER"
-	ComposeProfile  = composeProfile
-	PrometheusName  = "prometheus"
-	AlertmanagerSvc = "alertmanager"
-	GrafanaSvc      = "grafana"
+	composeProfile = "monitoring"
+	webConfigName  = "web_config"
+	ComposeProfile = composeProfile
 )
 
 type composeFile struct {
@@ -134,56 +124,64 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 			receiverSecrets = append(receiverSecrets, r.SecretFile)
 		}
 	}
-	webConfig, err := WebConfig("${"+StackUserEnv+":-"+s.StackUser+"}", "${"+BcryptEnv+":?run investiq-mon generate to create .env}")
+	webConfig, err := WebConfig("${"+spec.EnvStackUser+":-"+s.StackUser+"}", "${"+spec.EnvStackBcrypt+":?run investiq-mon generate to create .env}")
 	if err != nil {
 		return nil, err
 	}
 	webRef := []composeConfigRef{{Source: webConfigName, Target: s.WebConfigFile}}
 	nets := []string{s.Network}
+	prom, _ := s.Component(spec.Prometheus)
+	am, _ := s.Component(spec.Alertmanager)
+	gf, _ := s.Component(spec.Grafana)
+	volumes := map[string]struct{}{}
+	for _, c := range s.Components() {
+		volumes[c.Volume] = struct{}{}
+	}
+	grafanaProvDir := gf.ConfigMount + "/provisioning"
 
 	cf := composeFile{
 		Name: s.Project,
 		Services: map[string]composeService{
-			PrometheusName: {
-				Image: s.Images.Prometheus, ContainerName: s.Project + "-prometheus",
+			prom.Name: {
+				Image: prom.Image, ContainerName: prom.Container,
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
 				// Links in notifications (generatorURL) point at the
 				// published port: without the flag they name the
 				// container's hostname, which no browser resolves.
-				Command: append(PrometheusArgs(s, promConfigDir+"/prometheus.yml", promDataDir),
+				Command: append(PrometheusArgs(s, prom.ConfigMount+"/prometheus.yml", prom.DataMount),
 					fmt.Sprintf("--web.external-url=http://%s:%d", browserHost(s.PublishAddress), s.Ports.Prometheus)),
-				Ports:   publish(s.Ports.Prometheus, 9090),
-				Volumes: []string{"./prometheus:" + promConfigDir + ":ro", "prometheus_data:" + promDataDir},
+				Ports:   publish(prom.HostPort, prom.Port),
+				Volumes: []string{"./" + prom.Name + ":" + prom.ConfigMount + ":ro", prom.Volume + ":" + prom.DataMount},
 				// remote write's credentials too (spec/scale.go).
 				Secrets:  append([]string{spec.SecretStackPassword}, s.RemoteWriteSecrets()...),
 				Configs:  webRef,
 				Networks: nets,
-				Healthcheck: health("CMD", "promtool", "check", "healthy", "--url=http://localhost:9090",
-					"--http.config.file="+promConfigDir+"/promtool-http.yml"),
+				Healthcheck: health("CMD", "promtool", "check", "healthy", fmt.Sprintf("--url=http://localhost:%d", prom.Port),
+					"--http.config.file="+prom.ConfigMount+"/promtool-http.yml"),
 			},
-			AlertmanagerSvc: {
-				Image: s.Images.Alertmanager, ContainerName: s.Project + "-alertmanager",
+			am.Name: {
+				Image: am.Image, ContainerName: am.Container,
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
 				// One Alertmanager: clustering off. Without the empty
 				// listen address it gossips on 0.0.0.0:9094, where any
 				// container on the network can join as a peer and
 				// replicate silences past basic auth (the local backend
 				// adds the same flag).
-				Command: append(AlertmanagerArgs(s, amConfigDir+"/alertmanager.yml", amDataDir), "--cluster.listen-address="),
-				Ports:   publish(s.Ports.Alertmanager, 9093),
-				Volumes: []string{"./alertmanager:" + amConfigDir + ":ro", "alertmanager_data:" + amDataDir},
+				Command: append(AlertmanagerArgs(s, am.ConfigMount+"/alertmanager.yml", am.DataMount), "--cluster.listen-address="),
+				Ports:   publish(am.HostPort, am.Port),
+				Volumes: []string{"./" + am.Name + ":" + am.ConfigMount + ":ro", am.Volume + ":" + am.DataMount},
 				// stack_password: the healthcheck's amtool authenticates with it.
 				Secrets:  append([]string{spec.SecretStackPassword}, receiverSecrets...),
 				Configs:  webRef,
 				Networks: nets,
-				Healthcheck: health("CMD", "amtool", "--alertmanager.url=http://localhost:9093",
-					"--http.config.file="+amConfigDir+"/amtool-http.yml", "config", "show"),
+				Healthcheck: health("CMD", "amtool", fmt.Sprintf("--alertmanager.url=http://localhost:%d", am.Port),
+					"--http.config.file="+am.ConfigMount+"/amtool-http.yml", "config", "show"),
 			},
-			GrafanaSvc: {
-				Image: s.Images.Grafana, ContainerName: s.Project + "-grafana",
+			gf.Name: {
+				Image: gf.Image, ContainerName: gf.Container,
 				Profiles: []string{composeProfile}, Restart: "unless-stopped",
 				Environment: map[string]string{
-					"GF_SECURITY_ADMIN_USER": "${" + GrafanaUserEnv + ":-admin}",
+					"GF_SECURITY_ADMIN_USER": "${" + spec.EnvGrafanaUser + ":-admin}",
 					// Read once, when Grafana first starts with an empty
 					// database; afterwards use `investiq-mon grafana reset-password`.
 					"GF_SECURITY_ADMIN_PASSWORD__FILE": s.SecretPath(spec.SecretGrafanaPassword),
@@ -191,20 +189,20 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 					"GF_AUTH_ANONYMOUS_ENABLED":        "false",
 					"GF_ANALYTICS_REPORTING_ENABLED":   "false",
 				},
-				Ports: publish(s.Ports.Grafana, 3000),
+				Ports: publish(gf.HostPort, gf.Port),
 				Volumes: []string{
-					"./grafana/provisioning:" + grafanaProvDir + ":ro",
+					"./" + gf.Name + "/provisioning:" + grafanaProvDir + ":ro",
 					"./" + DashboardsDir + ":" + s.GrafanaDashboardsDir + ":ro",
-					"grafana_data:" + grafanaDataDir,
+					gf.Volume + ":" + gf.DataMount,
 				},
 				Secrets:     []string{spec.SecretStackPassword, spec.SecretGrafanaPassword},
 				Networks:    nets,
-				DependsOn:   map[string]composeCondition{PrometheusName: {Condition: "service_healthy"}},
-				Healthcheck: health("CMD", "wget", "-q", "-O", "/dev/null", "http://localhost:3000/api/health"),
+				DependsOn:   map[string]composeCondition{prom.Name: {Condition: "service_healthy"}},
+				Healthcheck: health("CMD", "wget", "-q", "-O", "/dev/null", fmt.Sprintf("http://localhost:%d%s", gf.Port, gf.ReadyPath)),
 			},
 		},
 		Networks: map[string]composeNetwork{s.Network: {Name: s.Network}},
-		Volumes:  map[string]struct{}{"prometheus_data": {}, "alertmanager_data": {}, "grafana_data": {}},
+		Volumes:  volumes,
 		Secrets:  secrets,
 		Configs:  map[string]composeConfig{webConfigName: {Content: string(webConfig)}},
 	}
@@ -212,7 +210,7 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{f}, nil
+	return []File{f.as("", Deployment)}, nil
 }
 
 // browserHost is how a browser on the Docker host reaches a port published
@@ -226,6 +224,3 @@ func browserHost(addr string) string {
 	}
 	return addr
 }
-
-// ServiceNames are the compose services of the stack.
-func ServiceNames() []string { return []string{PrometheusName, AlertmanagerSvc, GrafanaSvc} }

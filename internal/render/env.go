@@ -12,16 +12,15 @@ import (
 func renderEnvExample(s *spec.Spec) ([]File, error) {
 	var b strings.Builder
 	b.WriteString(header("Variables of the monitoring stack. Copy to .env (mode 0600) or let `investiq-mon generate` create it."))
-	fmt.Fprintf(&b, "\n# Basic-auth user of Prometheus and Alertmanager.\n%s=%s\n", StackUserEnv, s.StackUser)
-	fmt.Fprintf(&b, "\n# Grafana admin user.\n%s=admin\n", GrafanaUserEnv)
+	fmt.Fprintf(&b, "\n# Basic-auth user of Prometheus and Alertmanager.\n%s=%s\n", spec.EnvStackUser, s.StackUser)
+	fmt.Fprintf(&b, "\n# Grafana admin user.\n%s=admin\n", spec.EnvGrafanaUser)
 	for _, sec := range s.Secrets() {
 		fmt.Fprintf(&b, "\n# %s\n%s=\n", sec.Help, sec.Env)
 	}
-	fmt.Fprintf(&b, "\n# bcrypt hash of INVESTIQ_STACK_PASSWORD for the servers' web config; single-quoted.\n%s=\n", BcryptEnv)
-	// The name is secrets.BackupKeyEnv; render cannot import secrets.
-	b.WriteString("\n# Key that signs backup archives (HMAC-SHA256); restore refuses archives not signed with it.\n" +
-		"# Keep a copy apart from the backups: a restore on a new machine needs it (see README, Backup).\nINVESTIQ_BACKUP_KEY=\n")
-	return []File{{Path: EnvExample, Data: []byte(b.String()), Mode: 0o644}}, nil
+	fmt.Fprintf(&b, "\n# bcrypt hash of %s for the servers' web config; single-quoted.\n%s=\n", spec.EnvStackPassword, spec.EnvStackBcrypt)
+	fmt.Fprintf(&b, "\n# Key that signs backup archives (HMAC-SHA256); restore refuses archives not signed with it.\n"+
+		"# Keep a copy apart from the backups: a restore on a new machine needs it (see README, Backup).\n%s=\n", spec.EnvBackupKey)
+	return []File{{Path: EnvExample, Data: []byte(b.String()), Mode: 0o644, Role: Deployment}}, nil
 }
 
 // renderGitIgnore keeps the secrets out of git even when the repository's
@@ -30,5 +29,5 @@ func renderGitIgnore(s *spec.Spec) ([]File, error) {
 	var b strings.Builder
 	b.WriteString(header("Files beside the generated stack that must never be committed."))
 	b.WriteString(".env\n.env.*\n!.env.example\nsecrets/\n")
-	return []File{{Path: GitIgnore, Data: []byte(b.String()), Mode: 0o644}}, nil
+	return []File{{Path: GitIgnore, Data: []byte(b.String()), Mode: 0o644, Role: Deployment}}, nil
 }

@@ -96,5 +96,6 @@ func renderFederation(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{file}, nil
+	// The global server is not one the stack runs: no component.
+	return []File{file.as("", ServerConfig)}, nil
 }

@@ -72,13 +72,13 @@ func renderGrafana(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := []File{dsFile, dpFile}
-	for _, d := range s.Dashboards {
+	files := []File{dsFile.as(spec.Grafana, Provisioning), dpFile.as(spec.Grafana, Provisioning)}
+	for _, d := range Dashboards(s) {
 		data, err := renderDashboard(s, d)
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, File{Path: path.Join(DashboardsDir, d.File), Data: data, Mode: 0o644})
+		files = append(files, File{Path: path.Join(DashboardsDir, d.File), Data: data, Mode: 0o644, Component: spec.Grafana, Role: Dashboard})
 	}
 	return files, nil
 }

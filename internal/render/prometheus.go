@@ -105,7 +105,7 @@ func renderPrometheus(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{prom, client}, nil
+	return []File{prom.as(spec.Prometheus, ServerConfig), client.as(spec.Prometheus, ClientConfig)}, nil
 }
 
 func minInterval(s *spec.Spec) (d time.Duration) {
@@ -198,5 +198,5 @@ func renderAlertRules(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{f}, nil
+	return []File{f.as(spec.Prometheus, ServerConfig)}, nil
 }

@@ -39,11 +39,51 @@ const (
 // Command is named in every generated file's header.
 const Command = "investiq-mon generate"
 
-// File is one rendered file.
+// File is one rendered file, and what it is for.
 type File struct {
 	Path string // slash-separated, relative to the output directory
 	Data []byte
 	Mode fs.FileMode
+	// Component is the server that reads the file (spec.Prometheus, ...),
+	// empty for files of the stack as a whole (docker-compose.yml,
+	// .env.example, RUNBOOK.md) or of no server the stack runs.
+	Component string
+	Role      Role
+}
+
+// Role says what a rendered file is for.
+type Role string
+
+const (
+	// ServerConfig is loaded by its component's server at start and on
+	// reload: prometheus.yml, alertmanager.yml, the rule files.
+	ServerConfig Role = "server config"
+	// ClientConfig is read by a client of the server (promtool, amtool).
+	ClientConfig Role = "client config"
+	// RuleTest is a promtool unit test of rule files.
+	RuleTest Role = "test"
+	// Provisioning is read by Grafana at start and every 30 s.
+	Provisioning Role = "provisioning"
+	// Dashboard is a Grafana dashboard, loaded through provisioning.
+	Dashboard Role = "dashboard"
+	// Deployment describes the stack to its runner: docker-compose.yml,
+	// .env.example, .gitignore.
+	Deployment Role = "deployment"
+	// Documentation is for people: RUNBOOK.md.
+	Documentation Role = "documentation"
+)
+
+// LoadedByServer reports whether f is a file its component's server
+// parses itself, so it must pass that server's own loader before it is
+// applied.
+func (f File) LoadedByServer() bool {
+	return f.Component != "" && f.Role == ServerConfig
+}
+
+// as marks what f is for.
+func (f File) as(component string, role Role) File {
+	f.Component, f.Role = component, role
+	return f
 }
 
 // renderer produces the files of one part of the stack.
@@ -83,6 +123,11 @@ func Render(s *spec.Spec) ([]File, error) {
 	for i := 1; i < len(files); i++ {
 		if files[i].Path == files[i-1].Path {
 			return nil, fmt.Errorf("render: %s rendered twice", files[i].Path)
+		}
+	}
+	for _, f := range files {
+		if f.Role == "" {
+			return nil, fmt.Errorf("render: %s says nothing of what it is for (File.Role)", f.Path)
 		}
 	}
 	return files, nil

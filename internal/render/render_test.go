@@ -19,47 +19,51 @@ import (
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/testutil"
 	"github.com/investiq/investiq-mon/spec"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+var update = flag.Bool("update", false, "rewrite the golden files: the committed monitoring/ and testdata/golden-scale")
 
 // renderTo renders the default spec into a fresh directory.
 func renderTo(t *testing.T) (string, []render.File) {
 	t.Helper()
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
-	return dir, files
+	return dir, rendered
 }
 
 func TestGolden(t *testing.T) {
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "golden")
+	// The golden files of the default spec are the committed stack
+	// itself, which `generate --check` keeps equal to the spec in CI.
+	// -update rewrites them in place and removes nothing: monitoring/
+	// also holds .env.
+	golden := filepath.Join("..", "..", "monitoring")
 	if *update {
-		os.RemoveAll(golden)
-		if err := render.Write(golden, files); err != nil {
+		if err := files.Write(golden, rendered); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, f := range files {
+	for _, f := range rendered {
 		t.Run(f.Path, func(t *testing.T) {
 			want, err := os.ReadFile(filepath.Join(golden, filepath.FromSlash(f.Path)))
 			if err != nil {
 				t.Fatalf("%v\nrun `go test ./internal/render -update` to create the golden file", err)
 			}
 			if !bytes.Equal(want, f.Data) {
-				drifts, _ := render.Check(golden, []render.File{f})
+				drifts, _ := files.Check(golden, []render.File{f})
 				diff := ""
 				if len(drifts) > 0 {
 					diff = drifts[0].Diff
@@ -92,11 +96,11 @@ func TestRenderIsDeterministic(t *testing.T) {
 }
 
 func TestEveryFileSaysItIsGenerated(t *testing.T) {
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
+	for _, f := range rendered {
 		if !bytes.Contains(f.Data, []byte(render.Command)) {
 			t.Errorf("%s does not name %q as its generator", f.Path, render.Command)
 		}
@@ -159,7 +163,7 @@ func TestRenderedFilesLoadThroughUpstreamParsers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, name := range render.ServiceNames() {
+		for _, name := range spec.ComponentNames() {
 			svc, ok := p.Services[name]
 			if !ok {
 				t.Errorf("service %s missing under profile %s", name, render.ComposeProfile)
@@ -249,13 +253,13 @@ func TestRenderedFilesPassPromtoolAndAmtool(t *testing.T) {
 // Alertmanager and Prometheus configs name secret files, never secrets:
 // each integration must use its *_file form.
 func TestSecretsAreReadFromFiles(t *testing.T) {
-	files, err := render.Render(spec.Default())
+	rendered, err := render.Render(spec.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
 	inline := regexp.MustCompile(`(?m)^\s*-?\s*(password|webhook_url|api_url|routing_key|auth_password|url|service_key|bot_token):`)
 	checked := 0
-	for _, f := range files {
+	for _, f := range rendered {
 		if f.Path != render.AlertmanagerConfig && f.Path != render.PrometheusConfig {
 			continue
 		}
@@ -279,7 +283,7 @@ func TestSecretsAreReadFromFiles(t *testing.T) {
 func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
 	dir, _ := renderTo(t)
 	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
-		cli.WithEnv([]string{render.BcryptEnv + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
+		cli.WithEnv([]string{spec.EnvStackBcrypt + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +291,7 @@ func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	am, ok := p.Services[render.AlertmanagerSvc]
+	am, ok := p.Services[spec.Alertmanager]
 	if !ok {
 		t.Fatal("no alertmanager service")
 	}

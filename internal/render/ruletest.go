@@ -56,7 +56,7 @@ func renderAlertRulesTest(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{f}, nil
+	return []File{f.as(spec.Prometheus, RuleTest)}, nil
 }
 
 func ruleTestCase(s *spec.Spec, a spec.Alert, c spec.Case) (promTestGroup, error) {

@@ -110,12 +110,12 @@ func renderRunbook(s *spec.Spec) ([]File, error) {
 	// Template whitespace is easier to read than to get exact: the file
 	// ends with exactly one newline whatever the last section was.
 	data := append(bytes.TrimRight(buf.Bytes(), "\n"), '\n')
-	return []File{{Path: Runbook, Data: data, Mode: 0o644}}, nil
+	return []File{{Path: Runbook, Data: data, Mode: 0o644, Role: Documentation}}, nil
 }
 
 // dashboardWithPanel finds the dashboard holding a panel with this title.
 func dashboardWithPanel(s *spec.Spec, title string) (spec.Dashboard, bool) {
-	for _, d := range s.Dashboards {
+	for _, d := range Dashboards(s) {
 		for _, r := range d.Rows {
 			for _, p := range r.Panels {
 				if p.Title == title {

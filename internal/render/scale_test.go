@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/common/promslog"
 	promconfig "github.com/prometheus/prometheus/config"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/testutil"
 	"github.com/investiq/investiq-mon/internal/validate"
@@ -48,14 +49,14 @@ func scaleSpec() *spec.Spec {
 // The scale files have golden files of their own: the default spec
 // renders neither a remote_write section nor a global server.
 func TestScaleGolden(t *testing.T) {
-	files, err := render.Render(scaleSpec())
+	rendered, err := render.Render(scaleSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
 	golden := filepath.Join("testdata", "golden-scale")
 	want := map[string]bool{render.PrometheusConfig: true, render.GlobalPrometheusConfig: true, render.EnvExample: true, render.ComposeFile: true}
 	var picked []render.File
-	for _, f := range files {
+	for _, f := range rendered {
 		if want[f.Path] {
 			picked = append(picked, f)
 		}
@@ -65,7 +66,7 @@ func TestScaleGolden(t *testing.T) {
 	}
 	if *update {
 		os.RemoveAll(golden)
-		if err := render.Write(golden, picked); err != nil {
+		if err := files.Write(golden, picked); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -75,7 +76,7 @@ func TestScaleGolden(t *testing.T) {
 			t.Fatalf("%v\nrun `go test ./internal/render -update` to create the golden file", err)
 		}
 		if !bytes.Equal(got, f.Data) {
-			drifts, _ := render.Check(golden, []render.File{f})
+			drifts, _ := files.Check(golden, []render.File{f})
 			diff := ""
 			if len(drifts) > 0 {
 				diff = drifts[0].Diff
@@ -102,12 +103,12 @@ func TestScaleGolden(t *testing.T) {
 // investiq-mon validate finds nothing wrong with either file.
 func TestScaleConfigsLoadWithPrometheusLoader(t *testing.T) {
 	s := scaleSpec()
-	files, err := render.Render(s)
+	rendered, err := render.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 
@@ -183,16 +184,16 @@ func TestScaleSecretsJoinTheStackSecrets(t *testing.T) {
 	// Compose hands each secret to the service that reads it: the remote
 	// write credentials to Prometheus, not to Alertmanager; the federation
 	// password, read by the global server, to neither.
-	files, err := render.Render(s)
+	rendered, err := render.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
-		cli.WithEnv([]string{render.BcryptEnv + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
+		cli.WithEnv([]string{spec.EnvStackBcrypt + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +208,7 @@ func TestScaleSecretsJoinTheStackSecrets(t *testing.T) {
 		}
 		return out
 	}
-	prom, am := given(render.PrometheusName), given(render.AlertmanagerSvc)
+	prom, am := given(spec.Prometheus), given(spec.Alertmanager)
 	for _, sec := range []string{"remote_write_password", "hosted_metrics_token"} {
 		if !slices.Contains(prom, sec) {
 			t.Errorf("Prometheus is not given %s: %q", sec, prom)
@@ -226,12 +227,12 @@ func TestScaleSecretsJoinTheStackSecrets(t *testing.T) {
 // The real promtool agrees with the loader on both files.
 func TestScaleConfigsPassPromtool(t *testing.T) {
 	promtool := testutil.Bin(t, "promtool")
-	files, err := render.Render(scaleSpec())
+	rendered, err := render.Render(scaleSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{render.PrometheusConfig, render.GlobalPrometheusConfig} {

@@ -151,9 +151,8 @@ func SLOTitle(slo spec.SLO) string {
 }
 
 // SLOBurnRatePanel is the dashboard panel an SLO alert's runbook section
-// sends the on-call person to. The SLO dashboard in spec/investiq.go titles
-// its panels this way; the runbook refuses an alert whose panel no
-// dashboard has, so a rename on either side is caught by generate.
+// sends the on-call person to; SLODashboard titles its panel so, and the
+// runbook refuses an alert whose panel no dashboard has.
 func SLOBurnRatePanel(slo spec.SLO) string { return SLOTitle(slo) + " burn rate" }
 
 // SLOAlerts are the alerts generated from the spec's SLOs, as spec.Alert
@@ -290,5 +289,5 @@ func renderSLORules(s *spec.Spec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []File{rules, tests}, nil
+	return []File{rules.as(spec.Prometheus, ServerConfig), tests.as(spec.Prometheus, RuleTest)}, nil
 }

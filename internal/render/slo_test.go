@@ -170,13 +170,13 @@ func selectors(expr parser.Expr) []selector {
 	return out
 }
 
-// The SLO dashboard is written by hand in spec/investiq.go; every series
-// it queries must be one the SLO rules record, for an SLO that exists.
+// The SLO dashboard is derived from the SLOs; every series it queries must
+// be one the SLO rules record, for an SLO that exists.
 func TestSLODashboardQueriesRecordedSeries(t *testing.T) {
 	dir, _ := renderTo(t)
 	records, _ := recorded(t, dir)
 	var found bool
-	for _, d := range spec.Default().Dashboards {
+	for _, d := range render.Dashboards(spec.Default()) {
 		if d.UID != "investiq-slo" {
 			continue
 		}

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/testutil"
 	"github.com/investiq/investiq-mon/spec"
@@ -93,11 +94,11 @@ func startAlertmanager(t *testing.T) *alertmanager {
 	s.SecretsDir = filepath.Join(dir, "secrets")
 	s.Routing.GroupWait = time.Second
 	s.Routing.GroupInterval = time.Second
-	files, err := render.Render(s)
+	rendered, err := render.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 	// The secret files Alertmanager reads at send time. PagerDuty and

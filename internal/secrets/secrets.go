@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -46,7 +47,7 @@ func (e *Env) Get(key string) string { return e.vals[key] }
 
 // StackUser is the basic-auth user of Prometheus and Alertmanager.
 func (e *Env) StackUser(s *spec.Spec) string {
-	if u := e.Get(render.StackUserEnv); u != "" {
+	if u := e.Get(spec.EnvStackUser); u != "" {
 		return u
 	}
 	return s.StackUser
@@ -55,7 +56,7 @@ func (e *Env) StackUser(s *spec.Spec) string {
 // BackupKeyEnv holds the key that signs backup archives (an HMAC key).
 // It never leaves .env: not into the archive, the servers or a log. A
 // restore on another machine needs the same value in that machine's .env.
-const BackupKeyEnv = "INVESTIQ_BACKUP_KEY"
+const BackupKeyEnv = spec.EnvBackupKey
 
 // BackupKey is the key backup archives are signed and checked with.
 func (e *Env) BackupKey() []byte {
@@ -66,7 +67,7 @@ func (e *Env) BackupKey() []byte {
 }
 
 // StackPassword is the basic-auth password of Prometheus and Alertmanager.
-func (e *Env) StackPassword() string { return e.Get("INVESTIQ_STACK_PASSWORD") }
+func (e *Env) StackPassword() string { return e.Get(spec.EnvStackPassword) }
 
 // Values returns every secret value in .env, for leak checks: a value that
 // shows up in a log, a manifest or a generated file is a leak.
@@ -77,7 +78,7 @@ func (e *Env) Values(s *spec.Spec) []string {
 			out = append(out, v)
 		}
 	}
-	for _, k := range []string{render.BcryptEnv, BackupKeyEnv} {
+	for _, k := range []string{spec.EnvStackBcrypt, BackupKeyEnv} {
 		if v := e.Get(k); v != "" {
 			out = append(out, v)
 		}
@@ -138,6 +139,8 @@ func NewPassword() (string, error) {
 
 // Result says what Ensure did, for the user; it never holds a value.
 type Result struct {
+	// Path is the .env Ensure looked after.
+	Path    string
 	Created bool
 	// Updated lists the variables Ensure set in an existing .env.
 	Updated []string
@@ -146,13 +149,22 @@ type Result struct {
 	Warnings []string
 }
 
+// CreatedNote is what every command that may create .env says when it
+// did, and "" when it did not.
+func (r Result) CreatedNote() string {
+	if !r.Created {
+		return ""
+	}
+	return "created " + r.Path + " (mode 0600) with random passwords; it is never printed or overwritten"
+}
+
 // Ensure makes sure dir/.env exists with every variable the stack needs.
 // A new .env gets random passwords; an existing one keeps every value and
 // only gains what is missing, and the bcrypt hash follows the stack
 // password when someone changes it by hand.
 func Ensure(dir string, s *spec.Spec) (Result, error) {
-	var res Result
 	p := filepath.Join(dir, FileName)
+	res := Result{Path: p}
 	env, err := Load(dir)
 	switch {
 	case errors.Is(err, ErrNoEnv):
@@ -171,8 +183,8 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 			set[key] = value
 		}
 	}
-	setIfEmpty(render.StackUserEnv, s.StackUser)
-	setIfEmpty(render.GrafanaUserEnv, "admin")
+	setIfEmpty(spec.EnvStackUser, s.StackUser)
+	setIfEmpty(spec.EnvGrafanaUser, "admin")
 	if env.Get(BackupKeyEnv) == "" {
 		k, err := NewKey()
 		if err != nil {
@@ -192,18 +204,18 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 		}
 		set[sec.Env] = v
 	}
-	pw := env.Get("INVESTIQ_STACK_PASSWORD")
-	if v, ok := set["INVESTIQ_STACK_PASSWORD"]; ok {
+	pw := env.Get(spec.EnvStackPassword)
+	if v, ok := set[spec.EnvStackPassword]; ok {
 		pw = v
 	}
 	if pw != "" {
-		hash := env.Get(render.BcryptEnv)
+		hash := env.Get(spec.EnvStackBcrypt)
 		if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
 			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
 			if err != nil {
 				return res, err
 			}
-			set[render.BcryptEnv] = string(h)
+			set[spec.EnvStackBcrypt] = string(h)
 		}
 	}
 	var unset []string
@@ -215,8 +227,8 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 	if len(unset) > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%s: %s not set yet; Alertmanager cannot deliver to those receivers until they are", p, strings.Join(unset, ", ")))
 	}
-	if env.Get("GRAFANA_ADMIN_PASSWORD") == "admin" {
-		res.Warnings = append(res.Warnings, "GRAFANA_ADMIN_PASSWORD in "+p+" is admin: `investiq-mon up` refuses it without --insecure-dev")
+	if env.Get(spec.EnvGrafanaPassword) == "admin" {
+		res.Warnings = append(res.Warnings, spec.EnvGrafanaPassword+" in "+p+" is admin: `investiq-mon up` refuses it without --insecure-dev")
 	}
 	if len(set) == 0 {
 		return res, nil
@@ -290,7 +302,7 @@ func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	if err := roundTrips(e.Path, out.Bytes(), want); err != nil {
 		return err
 	}
-	if err := render.WriteFileAtomic(e.Path, out.Bytes(), Mode); err != nil {
+	if err := files.WriteFileAtomic(e.Path, out.Bytes(), Mode); err != nil {
 		return err
 	}
 	loaded, err := Load(filepath.Dir(e.Path))
@@ -303,11 +315,11 @@ func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 
 // orderedKeys lists keys in the order .env.example documents them.
 func orderedKeys(s *spec.Spec, set map[string]string) []string {
-	order := []string{render.StackUserEnv, render.GrafanaUserEnv}
+	order := []string{spec.EnvStackUser, spec.EnvGrafanaUser}
 	for _, sec := range s.Secrets() {
 		order = append(order, sec.Env)
 	}
-	order = append(order, render.BcryptEnv, BackupKeyEnv)
+	order = append(order, spec.EnvStackBcrypt, BackupKeyEnv)
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range order {
@@ -337,13 +349,13 @@ func (e *Env) WriteFiles(s *spec.Spec, dir, webConfig string) error {
 		return err
 	}
 	for _, sec := range s.Secrets() {
-		if err := render.WriteFileAtomic(filepath.Join(dir, sec.File), []byte(e.Get(sec.Env)), Mode); err != nil {
+		if err := files.WriteFileAtomic(filepath.Join(dir, sec.File), []byte(e.Get(sec.Env)), Mode); err != nil {
 			return err
 		}
 	}
-	web, err := render.WebConfig(e.StackUser(s), e.Get(render.BcryptEnv))
+	web, err := render.WebConfig(e.StackUser(s), e.Get(spec.EnvStackBcrypt))
 	if err != nil {
 		return err
 	}
-	return render.WriteFileAtomic(webConfig, web, Mode)
+	return files.WriteFileAtomic(webConfig, web, Mode)
 }

@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -51,7 +50,7 @@ func TestEnsure(t *testing.T) {
 		if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "DISCORD_WEBHOOK_URL, SLACK_API_URL") || !strings.Contains(w, "cannot deliver") {
 			t.Errorf("no warning names the receiver secrets still to fill in: %q", w)
 		}
-		hash := env.Get(render.BcryptEnv)
+		hash := env.Get(spec.EnvStackBcrypt)
 		if err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(env.StackPassword())); err != nil {
 			t.Errorf("bcrypt hash does not match the stack password: %v", err)
 		}
@@ -97,15 +96,15 @@ func TestEnsure(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(strings.Join(res.Updated, " "), render.BcryptEnv) {
-			t.Errorf("Updated = %v, want it to name %s", res.Updated, render.BcryptEnv)
+		if !strings.Contains(strings.Join(res.Updated, " "), spec.EnvStackBcrypt) {
+			t.Errorf("Updated = %v, want it to name %s", res.Updated, spec.EnvStackBcrypt)
 		}
 		data, _ := os.ReadFile(p)
 		if !strings.HasPrefix(string(data), "# mine\nINVESTIQ_STACK_PASSWORD=correct-horse-battery\nDISCORD_WEBHOOK_URL=https://discord.example/x\n") {
 			t.Errorf("existing lines were not kept:\n%s", data)
 		}
 		env, _ := secrets.Load(dir)
-		if err := bcrypt.CompareHashAndPassword([]byte(env.Get(render.BcryptEnv)), []byte("correct-horse-battery")); err != nil {
+		if err := bcrypt.CompareHashAndPassword([]byte(env.Get(spec.EnvStackBcrypt)), []byte("correct-horse-battery")); err != nil {
 			t.Errorf("hash does not follow the hand-set password: %v", err)
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -62,38 +63,33 @@ func ensureGenerated(ctx context.Context, o Options, s *spec.Spec) (map[string]b
 	if o.renderFiles != nil {
 		renderFiles = o.renderFiles
 	}
-	files, err := renderFiles(s)
+	rendered, err := renderFiles(s)
 	if err != nil {
 		return nil, err
 	}
-	drifts, err := render.Check(o.Dir, files)
+	drifts, err := files.Check(o.Dir, rendered)
 	if err != nil {
 		return nil, err
 	}
-	if len(drifts) == 0 {
+	write := files.Changed(rendered, drifts)
+	if len(write) == 0 {
 		return nil, nil
-	}
-	differ := map[string]bool{}
-	for _, d := range drifts {
-		differ[d.Path] = true
-	}
-	var write []render.File
-	changed := map[string]bool{}
-	for _, f := range files {
-		if differ[f.Path] {
-			write = append(write, f)
-			changed[strings.SplitN(f.Path, "/", 2)[0]] = true
-		}
 	}
 	// All of them, not only the ones that differ: prometheus.yml names
 	// the rule files and must find them beside it.
-	if err := validateFiles(ctx, files); err != nil {
+	if err := validateFiles(ctx, rendered); err != nil {
 		return nil, err
 	}
-	if err := render.Write(o.Dir, write); err != nil {
+	if err := files.Write(o.Dir, write); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(o.Out, "generated %d files in %s from the spec\n", len(write), o.Dir)
+	changed := map[string]bool{}
+	for _, f := range write {
+		if f.Component != "" {
+			changed[f.Component] = true
+		}
+	}
 	return changed, nil
 }
 
@@ -117,7 +113,10 @@ func runningServices(ctx context.Context, file string) (map[string]bool, error) 
 }
 
 func upCompose(ctx context.Context, o Options) (State, error) {
-	s := o.NewSpec(o.Settings)
+	s, err := o.LoadSpec(o.Settings)
+	if err != nil {
+		return State{}, err
+	}
 	docker, err := dockerBin()
 	if err != nil {
 		return State{}, err

@@ -110,22 +110,21 @@ func loadComposeProject(ctx context.Context, file string) (*types.Project, error
 // local backend runs without a grafana binary); Prometheus and
 // Alertmanager are required. skipped says why Grafana is not started.
 func servicesToStart(ctx context.Context, docker string, s *spec.Spec, pull string) (services []string, skipped string, err error) {
-	services = []string{render.PrometheusName, render.AlertmanagerSvc, render.GrafanaSvc}
+	services = s.ComponentNames()
 	if pull != "never" {
 		return services, "", nil
 	}
-	images := map[string]string{render.PrometheusName: s.Images.Prometheus, render.AlertmanagerSvc: s.Images.Alertmanager, render.GrafanaSvc: s.Images.Grafana}
 	var out []string
-	for _, svc := range services {
-		if exec.CommandContext(ctx, docker, "image", "inspect", "--format", "{{.Id}}", images[svc]).Run() == nil {
-			out = append(out, svc)
+	for _, c := range s.Components() {
+		if exec.CommandContext(ctx, docker, "image", "inspect", "--format", "{{.Id}}", c.Image).Run() == nil {
+			out = append(out, c.Name)
 			continue
 		}
-		if svc == render.GrafanaSvc {
-			skipped = fmt.Sprintf("Grafana skipped: its image %s is not on this engine and --pull never forbids pulling it (Prometheus and Alertmanager run without it)", images[svc])
+		if c.Name == spec.Grafana {
+			skipped = fmt.Sprintf("Grafana skipped: its image %s is not on this engine and --pull never forbids pulling it (Prometheus and Alertmanager run without it)", c.Image)
 			continue
 		}
-		return nil, "", fmt.Errorf("%s: image %s is not on this engine and --pull never forbids pulling it: build or load it first, or run up with --pull missing", svc, images[svc])
+		return nil, "", fmt.Errorf("%s: image %s is not on this engine and --pull never forbids pulling it: build or load it first, or run up with --pull missing", c.Name, c.Image)
 	}
 	return out, skipped, nil
 }
@@ -135,12 +134,11 @@ func servicesToStart(ctx context.Context, docker string, s *spec.Spec, pull stri
 // own containers hold none of them: compose's error for a taken port is a
 // long daemon message that does not say who holds it.
 func busyPorts(s *spec.Spec, services []string) error {
-	ports := map[string]int{render.PrometheusName: s.Ports.Prometheus, render.AlertmanagerSvc: s.Ports.Alertmanager, render.GrafanaSvc: s.Ports.Grafana}
-	field := map[string]string{render.PrometheusName: "Ports.Prometheus", render.AlertmanagerSvc: "Ports.Alertmanager", render.GrafanaSvc: "Ports.Grafana"}
 	var errs []error
 	for _, svc := range services {
-		addr := net.JoinHostPort(s.PublishAddress, strconv.Itoa(ports[svc]))
-		if err := checkPort(addr, field[svc]+" in spec/investiq.go"); err != nil {
+		c, _ := s.Component(svc)
+		addr := net.JoinHostPort(s.PublishAddress, strconv.Itoa(c.HostPort))
+		if err := checkPort(addr, "Ports."+c.Title+" in spec/investiq.go"); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", svc, err))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/validate"
 	"github.com/investiq/investiq-mon/spec"
@@ -25,15 +26,15 @@ var ErrInvalid = errors.New("invalid configuration")
 const (
 	LocalAPIAddress       = "127.0.0.1:3000"
 	LocalMLAddress        = "127.0.0.1:8000"
-	DefaultPrometheusPort = 9090
-	DefaultAlertmanager   = 9093
-	DefaultGrafanaPort    = 3001
+	DefaultPrometheusPort = spec.DefaultPrometheusPort
+	DefaultAlertmanager   = spec.DefaultAlertmanagerPort
+	DefaultGrafanaPort    = spec.DefaultGrafanaPort
 )
 
 // LocalSpec is the spec as the local backend runs it: targets and servers
 // on 127.0.0.1, secrets and web config in the state directory (absolute
 // paths, since the servers resolve them from their own working directory).
-func LocalSpec(newSpec func(spec.Settings) *spec.Spec, set spec.Settings, l Layout, promPort, amPort, grafanaPort int) *spec.Spec {
+func LocalSpec(load func(spec.Settings) (*spec.Spec, error), set spec.Settings, l Layout, promPort, amPort, grafanaPort int) (*spec.Spec, error) {
 	if set.APIAddress == "" {
 		set.APIAddress = LocalAPIAddress
 	}
@@ -43,16 +44,22 @@ func LocalSpec(newSpec func(spec.Settings) *spec.Spec, set spec.Settings, l Layo
 	set.PrometheusAddress = fmt.Sprintf("127.0.0.1:%d", promPort)
 	set.AlertmanagerAddress = fmt.Sprintf("127.0.0.1:%d", amPort)
 	set.PublishAddress = "127.0.0.1"
-	if newSpec == nil {
-		newSpec = spec.InvestIQ
+	if load == nil {
+		load = func(set spec.Settings) (*spec.Spec, error) {
+			s := spec.InvestIQ(set)
+			return s, s.Check()
+		}
 	}
-	s := newSpec(set)
+	s, err := load(set)
+	if err != nil {
+		return nil, err
+	}
 	s.SecretsDir = l.SecretsDir()
 	s.WebConfigFile = l.WebConfig()
 	s.GrafanaDashboardsDir = filepath.Join(l.ConfigDir(), filepath.FromSlash(render.DashboardsDir))
 	s.ExternalURL = "http://" + set.AlertmanagerAddress
 	s.Ports = spec.Ports{Prometheus: promPort, Alertmanager: amPort, Grafana: grafanaPort}
-	return s
+	return s, nil
 }
 
 // localFiles renders what the local servers read: Prometheus,
@@ -64,8 +71,7 @@ func localFiles(s *spec.Spec) ([]render.File, error) {
 	}
 	var out []render.File
 	for _, f := range all {
-		switch strings.SplitN(f.Path, "/", 2)[0] {
-		case "prometheus", "alertmanager", "grafana":
+		if f.Component != "" {
 			out = append(out, f)
 		}
 	}
@@ -75,10 +81,10 @@ func localFiles(s *spec.Spec) ([]render.File, error) {
 // snapshotFiles reads what dir holds at the paths of files and returns a
 // function that puts it back: files that existed get their old bytes,
 // files that did not are removed.
-func snapshotFiles(dir string, files []render.File) (func() error, error) {
+func snapshotFiles(dir string, rendered []render.File) (func() error, error) {
 	var old []render.File
 	var created []string
-	for _, f := range files {
+	for _, f := range rendered {
 		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		data, err := os.ReadFile(p)
 		switch {
@@ -97,7 +103,7 @@ func snapshotFiles(dir string, files []render.File) (func() error, error) {
 	return func() error {
 		var errs []error
 		if len(old) > 0 {
-			errs = append(errs, render.Write(dir, old))
+			errs = append(errs, files.Write(dir, old))
 		}
 		for _, p := range created {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -108,9 +114,9 @@ func snapshotFiles(dir string, files []render.File) (func() error, error) {
 	}, nil
 }
 
-func hashes(files []render.File) map[string]string {
+func hashes(rendered []render.File) map[string]string {
 	h := map[string]string{}
-	for _, f := range files {
+	for _, f := range rendered {
 		sum := sha256.Sum256(f.Data)
 		h[f.Path] = hex.EncodeToString(sum[:])
 	}
@@ -118,16 +124,21 @@ func hashes(files []render.File) map[string]string {
 }
 
 // changedComponents names the components whose files differ from the
-// applied hashes.
-func changedComponents(applied, next map[string]string) map[string]bool {
+// applied hashes. A file applied before and rendered no more belongs to
+// the component whose folder holds it (the state file records paths
+// only).
+func changedComponents(applied map[string]string, next []render.File) map[string]bool {
 	out := map[string]bool{}
-	for p, h := range next {
-		if applied[p] != h {
-			out[strings.SplitN(p, "/", 2)[0]] = true
+	rendered := map[string]bool{}
+	for _, f := range next {
+		rendered[f.Path] = true
+		sum := sha256.Sum256(f.Data)
+		if applied[f.Path] != hex.EncodeToString(sum[:]) {
+			out[f.Component] = true
 		}
 	}
 	for p := range applied {
-		if _, ok := next[p]; !ok {
+		if !rendered[p] {
 			out[strings.SplitN(p, "/", 2)[0]] = true
 		}
 	}
@@ -140,22 +151,20 @@ func changedComponents(applied, next map[string]string) map[string]bool {
 // rule_files resolve as they will in place. Every error is reported at
 // path:line:col relative to the config directory; warnings (lint) do not
 // stop `up`, since the servers would load the file.
-func validateFiles(ctx context.Context, files []render.File) error {
+func validateFiles(ctx context.Context, rendered []render.File) error {
 	dir, err := os.MkdirTemp("", "investiq-mon-validate-*")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		return err
 	}
 	var paths []string
-	for _, f := range files {
-		top, name, _ := strings.Cut(f.Path, "/")
+	for _, f := range rendered {
 		// The servers' own files: not the client configs of the
 		// healthchecks, nor the rule unit tests (`investiq-mon test`).
-		if (top == "prometheus" || top == "alertmanager") && strings.HasSuffix(name, ".yml") &&
-			!strings.HasSuffix(name, "-http.yml") && !strings.HasSuffix(name, "_test.yml") {
+		if f.LoadedByServer() {
 			paths = append(paths, filepath.Join(dir, filepath.FromSlash(f.Path)))
 		}
 	}

@@ -119,7 +119,11 @@ func newLocalStack(t *testing.T) *localStack {
 func (ls *localStack) spec() *spec.Spec {
 	o := ls.opts
 	o.defaults()
-	return LocalSpec(o.NewSpec, o.Settings, o.Layout, o.PrometheusPort, o.AlertmanagerPort, DefaultGrafanaPort)
+	s, err := LocalSpec(o.LoadSpec, o.Settings, o.Layout, o.PrometheusPort, o.AlertmanagerPort, DefaultGrafanaPort)
+	if err != nil {
+		panic(err) // the tests' settings are valid
+	}
+	return s
 }
 
 func (ls *localStack) up(t *testing.T) State {

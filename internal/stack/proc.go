@@ -12,18 +12,20 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/investiq/investiq-mon/spec"
 )
 
-// Component names, in start order.
+// Component names (spec/topology.go).
 const (
-	Prometheus   = "prometheus"
-	Alertmanager = "alertmanager"
-	Grafana      = "grafana"
+	Prometheus   = spec.Prometheus
+	Alertmanager = spec.Alertmanager
+	Grafana      = spec.Grafana
 )
 
 // Components of the stack in the order they start; Down stops them in
 // reverse.
-var Components = []string{Alertmanager, Prometheus, Grafana}
+var Components = spec.ComponentNames()
 
 // ErrUnknownComponent is returned for a name not in Components, or one the
 // state file has no command for.

@@ -7,16 +7,22 @@
 //
 //	Up(ctx, Options)            start, or reload a running stack whose files changed
 //	Down(ctx, DownOptions)      stop; data is removed only with Volumes
-//	StopComponent(ctx, l, name) stop one server (local: SIGTERM and wait; compose: stop), keep its data
+//	NewBackend(name, ...)       the Backend (local, compose): Up, Down, Stop/Start
+//	OpenBackend(s, dir, l, ..)  a component, Data (where it lives), Exec (how to run beside it)
+//	StopComponent(ctx, l, name) stop one server of the recorded stack, keep its data
 //	StartComponent(ctx, l, name, timeout) start it again as Up last did, wait until ready
 //	LoadEndpoints(spec, dir, l) where the running stack answers, with credentials
 //	CollectStatus(ctx, ep, ...) what status shows, as values
 //
+// A local Up is planned (planLocal) and then applied step by step
+// (applyLocal, the StepUp* constants of steps.go, where internal/testhook
+// can pause it); a failed or interrupted apply undoes its steps.
+//
 // Down without Volumes followed by Up keeps every sample, silence and
 // notification log: the data directories (local) and named volumes
 // (compose) are only removed by Down with Volumes. A restore that must swap
-// Prometheus' data directory stops the component with StopComponent, puts
-// the blocks in place and calls StartComponent; the other components keep
+// Prometheus' data directory stops the component with Backend.Stop, puts
+// the blocks in place and calls Backend.Start; the other components keep
 // running.
 package stack
 
@@ -28,7 +34,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -49,10 +55,13 @@ type Layout struct{ Root string }
 func (l Layout) ConfigDir() string        { return filepath.Join(l.Root, "config") }
 func (l Layout) SecretsDir() string       { return filepath.Join(l.Root, "secrets") }
 func (l Layout) WebConfig() string        { return filepath.Join(l.Root, "secrets", "web.yml") }
-func (l Layout) PrometheusData() string   { return filepath.Join(l.Root, "data", "prometheus") }
-func (l Layout) AlertmanagerData() string { return filepath.Join(l.Root, "data", "alertmanager") }
-func (l Layout) GrafanaData() string      { return filepath.Join(l.Root, "data", "grafana") }
-func (l Layout) LogDir() string           { return filepath.Join(l.Root, "logs") }
+func (l Layout) PrometheusData() string   { return l.Data(spec.Prometheus) }
+func (l Layout) AlertmanagerData() string { return l.Data(spec.Alertmanager) }
+func (l Layout) GrafanaData() string      { return l.Data(spec.Grafana) }
+
+// Data is where the local backend keeps a component's data.
+func (l Layout) Data(component string) string { return filepath.Join(l.Root, "data", component) }
+func (l Layout) LogDir() string               { return filepath.Join(l.Root, "logs") }
 func (l Layout) Log(component string) string {
 	return filepath.Join(l.Root, "logs", component+".log")
 }
@@ -132,7 +141,7 @@ func (l Layout) SaveState(st State) error {
 	if err := os.MkdirAll(l.Root, 0o700); err != nil {
 		return err
 	}
-	return render.WriteFileAtomic(l.StateFile(), append(data, '\n'), 0o600)
+	return files.WriteFileAtomic(l.StateFile(), append(data, '\n'), 0o600)
 }
 
 // LoadEndpoints finds the running stack: the state file of `up` when there
@@ -158,8 +167,8 @@ func LoadEndpoints(s *spec.Spec, monitoringDir string, l Layout) (Endpoints, err
 	}
 	ep.User = env.StackUser(s)
 	ep.Password = env.StackPassword()
-	ep.GrafanaUser = env.Get(render.GrafanaUserEnv)
-	ep.GrafanaPassword = env.Get("GRAFANA_ADMIN_PASSWORD")
+	ep.GrafanaUser = env.Get(spec.EnvGrafanaUser)
+	ep.GrafanaPassword = env.Get(spec.EnvGrafanaPassword)
 	return ep, nil
 }
 

@@ -8,6 +8,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/spec"
 )
 
 func TestBusyPortNamesItsHolder(t *testing.T) {
@@ -33,16 +36,22 @@ func TestBusyPortNamesItsHolder(t *testing.T) {
 }
 
 func TestChangedComponents(t *testing.T) {
-	applied := map[string]string{"prometheus/prometheus.yml": "a", "prometheus/alert_rules.yml": "b", "alertmanager/alertmanager.yml": "c"}
+	file := func(path, component, data string) render.File {
+		return render.File{Path: path, Component: component, Data: []byte(data), Role: render.ServerConfig}
+	}
+	prom := file("prometheus/prometheus.yml", spec.Prometheus, "a")
+	rules := file("prometheus/alert_rules.yml", spec.Prometheus, "b")
+	am := file("alertmanager/alertmanager.yml", spec.Alertmanager, "c")
+	applied := hashes([]render.File{prom, rules, am})
 	for _, tc := range []struct {
 		name string
-		next map[string]string
+		next []render.File
 		want string
 	}{
-		{"nothing changed reloads nothing", map[string]string{"prometheus/prometheus.yml": "a", "prometheus/alert_rules.yml": "b", "alertmanager/alertmanager.yml": "c"}, ""},
-		{"a changed rule file reloads prometheus only", map[string]string{"prometheus/prometheus.yml": "a", "prometheus/alert_rules.yml": "B", "alertmanager/alertmanager.yml": "c"}, "prometheus"},
-		{"a removed file counts as a change", map[string]string{"prometheus/prometheus.yml": "a", "prometheus/alert_rules.yml": "b"}, "alertmanager"},
-		{"a new file counts as a change", map[string]string{"prometheus/prometheus.yml": "a", "prometheus/alert_rules.yml": "b", "alertmanager/alertmanager.yml": "c", "grafana/x.json": "d"}, "grafana"},
+		{"nothing changed reloads nothing", []render.File{prom, rules, am}, ""},
+		{"a changed rule file reloads prometheus only", []render.File{prom, file(rules.Path, spec.Prometheus, "B"), am}, "prometheus"},
+		{"a removed file counts as a change", []render.File{prom, rules}, "alertmanager"},
+		{"a new file counts as a change of its component", []render.File{prom, rules, am, file("dashboards/x.json", spec.Grafana, "d")}, "grafana"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := strings.Join(sortedKeys(changedComponents(applied, tc.next)), ",")

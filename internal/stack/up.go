@@ -18,8 +18,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"gopkg.in/yaml.v3"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/internal/testhook"
 	"github.com/investiq/investiq-mon/internal/toolbin"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -27,7 +29,7 @@ import (
 // Errors callers branch on (the CLI maps ErrTimeout to its own exit code).
 var (
 	ErrTimeout      = errors.New("timed out waiting for the stack to be ready")
-	ErrInsecure     = errors.New("GRAFANA_ADMIN_PASSWORD is admin")
+	ErrInsecure     = errors.New(spec.EnvGrafanaPassword + " is admin")
 	ErrNoEngine     = errors.New("no Docker engine answers")
 	ErrUnknownState = errors.New("unknown backend")
 )
@@ -36,10 +38,13 @@ var (
 type Options struct {
 	// Backend is Compose or Local.
 	Backend string
-	// Settings and NewSpec build the spec (spec.InvestIQ when nil); the
-	// local backend puts every address on 127.0.0.1. Tests shorten the
-	// intervals here, never by changing a rule.
+	// Settings and LoadSpec build the spec: LoadSpec is the loader every
+	// other command uses (the CLI's Factory.LoadSpecWith), which checks
+	// it; the local backend puts every address on 127.0.0.1 first. With
+	// LoadSpec nil, NewSpec (spec.InvestIQ when nil) is built and checked.
+	// Tests shorten the intervals here, never by changing a rule.
 	Settings spec.Settings
+	LoadSpec func(spec.Settings) (*spec.Spec, error)
 	NewSpec  func(spec.Settings) *spec.Spec
 	// Dir is the generated stack: docker-compose.yml and .env.
 	Dir string
@@ -69,6 +74,13 @@ func (o *Options) defaults() {
 	if o.NewSpec == nil {
 		o.NewSpec = spec.InvestIQ
 	}
+	if o.LoadSpec == nil {
+		newSpec := o.NewSpec
+		o.LoadSpec = func(set spec.Settings) (*spec.Spec, error) {
+			s := newSpec(set)
+			return s, s.Check()
+		}
+	}
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -95,18 +107,16 @@ func (o *Options) defaults() {
 // Up starts the stack, or brings a running one up to date.
 func Up(ctx context.Context, o Options) (State, error) {
 	o.defaults()
-	switch o.Backend {
-	case Local:
-		return upLocal(ctx, o)
-	case Compose:
-		return upCompose(ctx, o)
+	b, err := NewBackend(o.Backend, nil, o.Dir, o.Layout, o.Timeout)
+	if err != nil {
+		return State{}, err
 	}
-	return State{}, fmt.Errorf("%w %q: use %s or %s", ErrUnknownState, o.Backend, Compose, Local)
+	return b.Up(ctx, o)
 }
 
 // checkGrafanaPassword enforces issue 8: no admin/admin unless asked.
 func checkGrafanaPassword(env *secrets.Env, o Options) error {
-	if env.Get("GRAFANA_ADMIN_PASSWORD") != "admin" {
+	if env.Get(spec.EnvGrafanaPassword) != "admin" {
 		return nil
 	}
 	if !o.InsecureDev {
@@ -125,8 +135,8 @@ func ensureEnv(o Options, s *spec.Spec) (*secrets.Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	if res.Created {
-		fmt.Fprintf(o.Out, "created %s (mode 0600) with random passwords; it is never printed or overwritten\n", filepath.Join(o.Dir, secrets.FileName))
+	if note := res.CreatedNote(); note != "" {
+		fmt.Fprintln(o.Out, note)
 	}
 	return secrets.Load(o.Dir)
 }
@@ -153,7 +163,7 @@ func localProcesses(s *spec.Spec, l Layout, o Options) (map[string]Process, []st
 			// Links in notifications (generatorURL) point here, not at
 			// the machine's hostname.
 			"--web.external-url=http://"+promAddr),
-		Addr: promAddr, Ready: "http://" + promAddr + "/-/ready", Auth: true,
+		Addr: promAddr, Ready: "http://" + promAddr + readyPath(s, Prometheus), Auth: true,
 	}
 	amAddr := fmt.Sprintf("127.0.0.1:%d", o.AlertmanagerPort)
 	procs[Alertmanager] = Process{
@@ -162,7 +172,7 @@ func localProcesses(s *spec.Spec, l Layout, o Options) (map[string]Process, []st
 			"--web.listen-address="+amAddr,
 			// A single local instance: no gossip port to collide with.
 			"--cluster.listen-address="),
-		Addr: amAddr, Ready: "http://" + amAddr + "/-/ready", Auth: true,
+		Addr: amAddr, Ready: "http://" + amAddr + readyPath(s, Alertmanager), Auth: true,
 	}
 	if gf, err := exec.LookPath("grafana"); err == nil {
 		gfAddr := fmt.Sprintf("127.0.0.1:%d", o.GrafanaPort)
@@ -178,7 +188,7 @@ func localProcesses(s *spec.Spec, l Layout, o Options) (map[string]Process, []st
 			Env: []string{
 				"GF_PATHS_DATA=" + l.GrafanaData(),
 				"GF_PATHS_LOGS=" + l.LogDir(),
-				"GF_PATHS_PROVISIONING=" + filepath.Join(cfg, "grafana", "provisioning"),
+				"GF_PATHS_PROVISIONING=" + filepath.Join(cfg, Grafana, "provisioning"),
 				"GF_SERVER_HTTP_ADDR=127.0.0.1",
 				fmt.Sprintf("GF_SERVER_HTTP_PORT=%d", o.GrafanaPort),
 				"GF_SECURITY_ADMIN_PASSWORD__FILE=" + s.SecretPath(spec.SecretGrafanaPassword),
@@ -186,12 +196,18 @@ func localProcesses(s *spec.Spec, l Layout, o Options) (map[string]Process, []st
 				"GF_AUTH_ANONYMOUS_ENABLED=false",
 				"GF_ANALYTICS_REPORTING_ENABLED=false",
 			},
-			Addr: gfAddr, Ready: "http://" + gfAddr + "/api/health",
+			Addr: gfAddr, Ready: "http://" + gfAddr + readyPath(s, Grafana),
 		}
 	} else {
 		notes = append(notes, "Grafana skipped: no `grafana` binary on PATH (Prometheus and Alertmanager run without it)")
 	}
 	return procs, notes, nil
+}
+
+// readyPath is the path that answers 200 once the component serves.
+func readyPath(s *spec.Spec, component string) string {
+	c, _ := s.Component(component)
+	return c.ReadyPath
 }
 
 // grafanaHome finds Grafana's home (conf/defaults.ini, public/): beside
@@ -214,92 +230,145 @@ var portFlags = map[string]string{
 	Grafana:      "--grafana-port",
 }
 
+// localPlan is what a local `up` will do, decided before anything is
+// written: which components run, which files changed, what must
+// restart, start or reload.
+type localPlan struct {
+	s     *spec.Spec
+	env   *secrets.Env
+	procs map[string]Process
+	notes []string
+	// files are the rendered files of the config directory; next their
+	// hashes, as the state file will record them.
+	files []render.File
+	next  map[string]string
+	prev  State
+	// running are the components that run now, by pid; restart those
+	// whose command line changed; changed those whose files changed
+	// (only running ones, when any run); missing those to start.
+	running map[string]int
+	restart map[string]bool
+	changed map[string]bool
+	missing []string
+}
+
+func (p localPlan) nothingToDo() bool {
+	return len(p.missing) == 0 && len(p.changed) == 0 && len(p.restart) == 0
+}
+
 func upLocal(ctx context.Context, o Options) (State, error) {
+	p, err := planLocal(o)
+	if err != nil {
+		return State{}, err
+	}
+	if err := testhook.Pause(ctx, StepUpPlanned); err != nil {
+		return State{}, err
+	}
+	if p.nothingToDo() {
+		// Secret files may still have changed (a new webhook URL in .env);
+		// the servers read them at use, so rewriting them is enough.
+		if err := p.env.WriteFiles(p.s, o.Layout.SecretsDir(), o.Layout.WebConfig()); err != nil {
+			return State{}, err
+		}
+		fmt.Fprintf(o.Out, "stack is running and its files are unchanged: nothing to do (%s)\n", strings.Join(sortedKeys(p.running), ", "))
+		return p.prev, nil
+	}
+	return applyLocal(ctx, o, p)
+}
+
+// planLocal decides what a local up does. It writes nothing but .env
+// when missing, as generate would.
+func planLocal(o Options) (localPlan, error) {
 	l := o.Layout
-	s := LocalSpec(o.NewSpec, o.Settings, l, o.PrometheusPort, o.AlertmanagerPort, o.GrafanaPort)
+	var p localPlan
+	s, err := LocalSpec(o.LoadSpec, o.Settings, l, o.PrometheusPort, o.AlertmanagerPort, o.GrafanaPort)
+	if err != nil {
+		return p, err
+	}
+	p.s = s
 	// Binaries first: a machine without them should learn that before
 	// anything is written.
-	procs, notes, err := localProcesses(s, l, o)
+	p.procs, p.notes, err = localProcesses(s, l, o)
 	if err != nil {
-		return State{}, err
+		return p, err
 	}
-	env, err := ensureEnv(o, s)
+	p.env, err = ensureEnv(o, s)
 	if err != nil {
-		return State{}, err
+		return p, err
 	}
-	if err := checkGrafanaPassword(env, o); err != nil {
-		return State{}, err
+	if err := checkGrafanaPassword(p.env, o); err != nil {
+		return p, err
 	}
 	renderFiles := localFiles
 	if o.renderFiles != nil {
 		renderFiles = o.renderFiles
 	}
-	files, err := renderFiles(s)
+	p.files, err = renderFiles(s)
 	if err != nil {
-		return State{}, err
+		return p, err
 	}
-	prev, err := l.LoadState()
+	p.prev, err = l.LoadState()
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return State{}, err
+		return p, err
 	}
-	if prev.Backend == Compose {
-		return State{}, fmt.Errorf("%s records a compose stack: run `investiq-mon down` first, or use another --state", l.StateFile())
+	if p.prev.Backend == Compose {
+		return p, fmt.Errorf("%s records a compose stack: run `investiq-mon down` first, or use another --state", l.StateFile())
 	}
 
-	running := map[string]int{}
+	p.running = map[string]int{}
 	for _, c := range Components {
-		if pid, ok := l.running(prev, c); ok {
-			running[c] = pid
+		if pid, ok := l.running(p.prev, c); ok {
+			p.running[c] = pid
 		}
 	}
 	// A running component cannot move: its address is part of the files
 	// the others load.
-	for c := range running {
-		if p, ok := procs[c]; ok && prev.Processes[c].Addr != p.Addr {
-			return State{}, fmt.Errorf("%s is running on %s (pid %d): run `investiq-mon down` before moving it to %s", c, prev.Processes[c].Addr, running[c], p.Addr)
+	for c := range p.running {
+		if pr, ok := p.procs[c]; ok && p.prev.Processes[c].Addr != pr.Addr {
+			return p, fmt.Errorf("%s is running on %s (pid %d): run `investiq-mon down` before moving it to %s", c, p.prev.Processes[c].Addr, p.running[c], pr.Addr)
 		}
 	}
 
 	// A running component whose command line (or environment) differs
 	// from what it was started with, e.g. `up --retention 30d`, restarts:
 	// flags are read only at start. Its data directory stays.
-	restart := map[string]bool{}
-	for c := range running {
-		if p, ok := procs[c]; ok && !sameCommand(prev.Processes[c], p) {
-			restart[c] = true
+	p.restart = map[string]bool{}
+	for c := range p.running {
+		if pr, ok := p.procs[c]; ok && !sameCommand(p.prev.Processes[c], pr) {
+			p.restart[c] = true
 		}
 	}
 
-	next := hashes(files)
-	changed := changedComponents(prev.Hashes, next)
-	if len(running) > 0 {
-		for c := range changed {
-			if _, ok := running[c]; !ok {
-				delete(changed, c) // it starts with the new files anyway
+	p.next = hashes(p.files)
+	p.changed = changedComponents(p.prev.Hashes, p.files)
+	if len(p.running) > 0 {
+		for c := range p.changed {
+			if _, ok := p.running[c]; !ok {
+				delete(p.changed, c) // it starts with the new files anyway
 			}
 		}
 	}
-	missing := []string{}
 	for _, c := range Components {
-		if _, ok := procs[c]; ok {
-			if _, ok := running[c]; !ok {
-				missing = append(missing, c)
+		if _, ok := p.procs[c]; ok {
+			if _, ok := p.running[c]; !ok {
+				p.missing = append(p.missing, c)
 			}
 		}
 	}
-	if len(missing) == 0 && len(changed) == 0 && len(restart) == 0 {
-		// Secret files may still have changed (a new webhook URL in .env);
-		// the servers read them at use, so rewriting them is enough.
-		if err := env.WriteFiles(s, l.SecretsDir(), l.WebConfig()); err != nil {
-			return State{}, err
-		}
-		fmt.Fprintf(o.Out, "stack is running and its files are unchanged: nothing to do (%s)\n", strings.Join(sortedKeys(running), ", "))
-		return prev, nil
-	}
+	return p, nil
+}
+
+// applyLocal carries out a plan, step by step (the Step* constants). A
+// step that fails undoes the ones before it: the config directory is put
+// back, what this run started is stopped and what it restarted runs again
+// as before, so a failed up changes nothing.
+func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
+	l, s, procs, env := o.Layout, p.s, p.procs, p.env
+	prev, running, restart, changed, missing := p.prev, p.running, p.restart, p.changed, p.missing
 
 	// Nothing is written before every file has loaded in the servers'
 	// own parsers: a bad file must never replace a good running one.
-	if err := validateFiles(ctx, files); err != nil {
+	if err := validateFiles(ctx, p.files); err != nil {
 		return State{}, err
 	}
 	var busy []error
@@ -311,7 +380,14 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	if err := errors.Join(busy...); err != nil {
 		return State{}, err
 	}
-	for _, d := range []string{l.Root, l.PrometheusData(), l.AlertmanagerData(), l.GrafanaData(), l.LogDir()} {
+	if err := testhook.Pause(ctx, StepUpValidated); err != nil {
+		return State{}, err
+	}
+	dirs := []string{l.Root, l.LogDir()}
+	for _, c := range Components {
+		dirs = append(dirs, l.Data(c))
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return State{}, err
 		}
@@ -321,11 +397,11 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	}
 	// Keep what is on disk now, so that a failed reload or start puts
 	// the config directory back as it was: a failed run changes nothing.
-	undo, err := snapshotFiles(l.ConfigDir(), files)
+	undo, err := snapshotFiles(l.ConfigDir(), p.files)
 	if err != nil {
 		return State{}, err
 	}
-	if err := render.Write(l.ConfigDir(), files); err != nil {
+	if err := files.Write(l.ConfigDir(), p.files); err != nil {
 		return State{}, err
 	}
 	fail := func(err error) (State, error) {
@@ -334,7 +410,10 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		}
 		return State{}, err
 	}
-	for _, n := range notes {
+	if err := testhook.Pause(ctx, StepUpConfigWritten); err != nil {
+		return fail(err)
+	}
+	for _, n := range p.notes {
 		fmt.Fprintln(o.Out, n)
 	}
 
@@ -342,7 +421,7 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		Backend:      Local,
 		Prometheus:   "http://" + procs[Prometheus].Addr,
 		Alertmanager: "http://" + procs[Alertmanager].Addr,
-		Hashes:       next,
+		Hashes:       p.next,
 		Processes:    procs,
 	}
 	if g, ok := procs[Grafana]; ok {
@@ -370,6 +449,9 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 			fmt.Fprintln(o.Out, "Grafana's provisioning changed: it rereads dashboards within 30s")
 		}
 	}
+	if err := testhook.Pause(ctx, StepUpReloaded); err != nil {
+		return fail(err)
+	}
 
 	// Restart what runs with other flags, start what is missing, then
 	// wait for all of it.
@@ -383,7 +465,7 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		for _, c := range restarted {
 			_, done, serr := l.start(c, prev.Processes[c])
 			if serr == nil {
-				serr = waitReady(ctx, l, Options{Timeout: o.Timeout, Out: io.Discard}, client, prev.Processes, []string{c},
+				serr = waitReady(context.WithoutCancel(ctx), l, Options{Timeout: o.Timeout, Out: io.Discard}, client, prev.Processes, []string{c},
 					map[string]<-chan struct{}{c: done})
 			}
 			if serr != nil {
@@ -409,6 +491,9 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		fmt.Fprintf(o.Out, "restarted %s (pid %d, was %d) with new flags %s; its data is kept\n",
 			c, pid, running[c], strings.Join(commandChanges(prev.Processes[c], procs[c]), " "))
 	}
+	if err := testhook.Pause(ctx, StepUpRestarted); err != nil {
+		return undoRestarts(err)
+	}
 	for _, c := range missing {
 		pid, done, err := l.start(c, procs[c])
 		if err != nil {
@@ -418,9 +503,15 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		exited[c] = done
 		fmt.Fprintf(o.Out, "started %s (pid %d) on %s, log %s\n", c, pid, procs[c].Addr, l.Log(c))
 	}
+	if err := testhook.Pause(ctx, StepUpStarted); err != nil {
+		return undoRestarts(err)
+	}
 	if err := waitReady(ctx, l, o, client, procs, started, exited); err != nil {
 		// A stack half up is worse than none: stop what this run started
 		// and start what it restarted as it ran before.
+		return undoRestarts(err)
+	}
+	if err := testhook.Pause(ctx, StepUpReady); err != nil {
 		return undoRestarts(err)
 	}
 	if err := l.SaveState(st); err != nil {
@@ -577,16 +668,20 @@ func Down(ctx context.Context, o DownOptions) error {
 	if backend == "" {
 		backend = st.Backend
 	}
-	switch backend {
-	case Compose:
-		return downCompose(ctx, o, st)
-	case Local:
-	case "":
+	if backend == "" {
 		fmt.Fprintf(o.Out, "no stack recorded in %s: nothing to stop (pass --backend compose for a compose stack started by hand)\n", l.StateFile())
 		return nil
-	default:
-		return fmt.Errorf("%w %q in %s", ErrUnknownState, backend, l.StateFile())
 	}
+	b, err := NewBackend(backend, nil, o.Dir, l, 0)
+	if err != nil {
+		return fmt.Errorf("%w in %s", err, l.StateFile())
+	}
+	return b.Down(ctx, o, st)
+}
+
+// downLocal stops the local processes, in reverse start order.
+func downLocal(ctx context.Context, o DownOptions, st State) error {
+	l := o.Layout
 	stopped := 0
 	for _, c := range slices.Backward(Components) {
 		if note := l.stalePIDNote(c, st.Processes[c]); note != "" {
@@ -626,8 +721,20 @@ func StopComponent(ctx context.Context, l Layout, component string) (bool, error
 	if err != nil {
 		return false, err
 	}
-	if st.Backend == Compose {
-		return true, composeService(ctx, st.ComposeFile, "stop", component)
+	if st.Backend == Local {
+		return stopLocal(ctx, l, component)
+	}
+	b, err := NewBackend(st.Backend, nil, "", l, 0)
+	if err != nil {
+		return false, err
+	}
+	return true, b.Stop(ctx, component)
+}
+
+func stopLocal(ctx context.Context, l Layout, component string) (bool, error) {
+	st, err := l.LoadState()
+	if err != nil {
+		return false, err
 	}
 	p, ok := st.Processes[component]
 	if !ok {
@@ -644,11 +751,17 @@ func StartComponent(ctx context.Context, l Layout, component string, timeout tim
 	if err != nil {
 		return err
 	}
-	if timeout <= 0 {
-		timeout = 2 * time.Minute
+	b, err := NewBackend(st.Backend, nil, "", l, timeout)
+	if err != nil {
+		return err
 	}
-	if st.Backend == Compose {
-		return composeService(ctx, st.ComposeFile, "up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(timeout.Seconds())), component)
+	return b.Start(ctx, component)
+}
+
+func startLocal(ctx context.Context, l Layout, component string, timeout time.Duration) error {
+	st, err := l.LoadState()
+	if err != nil {
+		return err
 	}
 	p, ok := st.Processes[component]
 	if !ok {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/simulate"
@@ -22,7 +23,7 @@ import (
 // Alertmanager processes can load it.
 type RenderedStack struct {
 	Spec *spec.Spec
-	// Dir is the generated directory (what --dir/--out point at).
+	// Dir is the generated directory (what --dir point at).
 	Dir string
 	// User and Password are the stack's basic auth, from Dir/.env.
 	User, Password string
@@ -61,11 +62,11 @@ func RenderStackWith(t testing.TB, newSpec func(spec.Settings) *spec.Spec, set s
 	s.Ports.Alertmanager = port(t, set.AlertmanagerAddress)
 
 	dir := filepath.Join(t.TempDir(), "monitoring")
-	files, err := render.Render(s)
+	rendered, err := render.Render(s)
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := secrets.Ensure(dir, s); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/spec"
@@ -18,12 +19,12 @@ import (
 func generated(t *testing.T) (string, *spec.Spec) {
 	t.Helper()
 	s := spec.Default()
-	files, err := render.Render(s)
+	rendered, err := render.Render(s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := secrets.Ensure(dir, s); err != nil {
@@ -93,7 +94,7 @@ func TestExitCodes(t *testing.T) {
 	dup := recordFile(`sum(up)`) + "      - record: test:record\n        expr: sum(up)\n"
 	tests := []struct {
 		name      string
-		files     map[string]string
+		rendered  map[string]string
 		lintFatal bool
 		want      int
 	}{
@@ -107,7 +108,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res := run(t, Options{Spec: spec.Default()}, write(t, tt.files))
+			res := run(t, Options{Spec: spec.Default()}, write(t, tt.rendered))
 			if got := res.ExitCode(tt.lintFatal); got != tt.want {
 				t.Errorf("exit %d, want %d; findings:\n%s", got, tt.want, findingsText(res))
 			}

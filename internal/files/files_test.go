@@ -1,12 +1,14 @@
-package render_test
+package files_test
 
 import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
-	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/files"
 )
 
 func TestWriteIsAllOrNothing(t *testing.T) {
@@ -19,7 +21,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "blocked"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := render.Write(dir, []render.File{
+	err := files.Write(dir, []files.File{
 		{Path: "a.yml", Data: []byte("new\n"), Mode: 0o644},
 		{Path: "blocked/c.yml", Data: []byte("c\n"), Mode: 0o644},
 	})
@@ -42,7 +44,7 @@ func TestWriteIsAllOrNothing(t *testing.T) {
 
 func TestWriteModes(t *testing.T) {
 	dir := t.TempDir()
-	if err := render.Write(dir, []render.File{{Path: "s/secret", Data: []byte("x"), Mode: 0o600}}); err != nil {
+	if err := files.Write(dir, []files.File{{Path: "s/secret", Data: []byte("x"), Mode: 0o600}}); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(filepath.Join(dir, "s", "secret"))
@@ -59,8 +61,8 @@ func TestWriteRefusesAFileAsDirectory(t *testing.T) {
 	if err := os.WriteFile(f, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	err := render.Write(f, []render.File{{Path: "x", Data: []byte("x"), Mode: 0o644}})
-	if !errors.Is(err, render.ErrBadOutDir) {
+	err := files.Write(f, []files.File{{Path: "x", Data: []byte("x"), Mode: 0o644}})
+	if !errors.Is(err, files.ErrBadOutDir) {
 		t.Errorf("err = %v, want ErrBadOutDir", err)
 	}
 }
@@ -69,17 +71,17 @@ func TestWriteRefusesAFileAsDirectory(t *testing.T) {
 // clone made with umask 0002 is not drift, a private file made readable is.
 func TestCheckModes(t *testing.T) {
 	dir := t.TempDir()
-	files := []render.File{
+	want := []files.File{
 		{Path: "public.yml", Data: []byte("a\n"), Mode: 0o644},
 		{Path: "private", Data: []byte("b\n"), Mode: 0o600},
 	}
-	if err := render.Write(dir, files); err != nil {
+	if err := files.Write(dir, want); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(filepath.Join(dir, "public.yml"), 0o664); err != nil {
 		t.Fatal(err)
 	}
-	drifts, err := render.Check(dir, files)
+	drifts, err := files.Check(dir, want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,11 +91,57 @@ func TestCheckModes(t *testing.T) {
 	if err := os.Chmod(filepath.Join(dir, "private"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	drifts, err = render.Check(dir, files)
+	drifts, err = files.Check(dir, want)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(drifts) != 1 || drifts[0].Path != "private" {
 		t.Fatalf("a private file readable by others is not reported: %+v", drifts)
+	}
+}
+
+// Sync writes what differs and nothing else: an unchanged file keeps its
+// mtime, a changed or missing one is written, and the caller learns which.
+func TestSyncWritesOnlyWhatChanged(t *testing.T) {
+	dir := t.TempDir()
+	same := filepath.Join(dir, "same.yml")
+	if err := os.WriteFile(same, []byte("same\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	if err := os.Chtimes(same, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "edited.yml"), []byte("hand edit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []files.File{
+		{Path: "edited.yml", Data: []byte("spec\n"), Mode: 0o644},
+		{Path: "new/missing.yml", Data: []byte("new\n"), Mode: 0o644},
+		{Path: "same.yml", Data: []byte("same\n"), Mode: 0o644},
+	}
+	changed, err := files.Sync(dir, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, f := range changed {
+		paths = append(paths, f.Path)
+	}
+	if !slices.Equal(paths, []string{"edited.yml", "new/missing.yml"}) {
+		t.Errorf("Sync wrote %v, want [edited.yml new/missing.yml]", paths)
+	}
+	for _, f := range want {
+		got, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil || string(got) != string(f.Data) {
+			t.Errorf("%s = %q, %v after Sync, want %q", f.Path, got, err, f.Data)
+		}
+	}
+	if fi, err := os.Stat(same); err != nil || !fi.ModTime().Equal(old) {
+		t.Errorf("same.yml was rewritten (mtime %v, want %v)", fi.ModTime(), old)
+	}
+	again, err := files.Sync(dir, want)
+	if err != nil || len(again) != 0 {
+		t.Errorf("a second Sync wrote %d files (%v), want none", len(again), err)
 	}
 }

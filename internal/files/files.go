@@ -1,4 +1,11 @@
-package render
+// Package files puts rendered files on disk and compares them with what is
+// there: all or nothing, through temporary files and renames, so a reader
+// never sees a half-written config and a failed run leaves the previous
+// files in place. render decides what the files hold; this package is the
+// one place that writes them (generate, up's compose path, the local
+// backend's config directory) or checks them for drift (generate --check,
+// doctor).
+package files
 
 import (
 	"bytes"
@@ -10,7 +17,49 @@ import (
 	"syscall"
 
 	"github.com/pmezard/go-difflib/difflib"
+
+	"github.com/investiq/investiq-mon/internal/render"
 )
+
+// File is one rendered file.
+type File = render.File
+
+// Sync makes dir hold files: it writes, all or nothing (see Write), only
+// those whose content differs from what is there, so unchanged ones keep
+// their mtime and nothing that watches them wakes up for nothing. It
+// returns the files it wrote, in the order of files.
+func Sync(dir string, files []File) ([]File, error) {
+	if err := UsableDir(dir); err != nil {
+		return nil, err
+	}
+	drifts, err := Check(dir, files)
+	if err != nil {
+		return nil, err
+	}
+	changed := Changed(files, drifts)
+	if len(changed) == 0 {
+		return nil, nil
+	}
+	if err := Write(dir, changed); err != nil {
+		return nil, err
+	}
+	return changed, nil
+}
+
+// Changed returns the files that drifts name, in the order of files.
+func Changed(files []File, drifts []Drift) []File {
+	differ := map[string]bool{}
+	for _, d := range drifts {
+		differ[d.Path] = true
+	}
+	var out []File
+	for _, f := range files {
+		if differ[f.Path] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
 
 // Write puts files under dir all or nothing: every file is first written
 // to a temporary file beside its destination, and only once all of them
