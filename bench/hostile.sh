@@ -14,6 +14,7 @@
 #   deep-test.yml   10,000-deep nesting in a rule-test file
 #
 #   bash bench/hostile.sh        # needs .tools/bin/promtool (make tools)
+#   TIMEOUT=120 bash bench/hostile.sh   # kill each run after 120 s (exit 124)
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,11 +33,12 @@ go run ./internal/validate/hostilegen "$work"
 run() {
 	local label=$1
 	shift
-	/usr/bin/time -f '%e %M' -o "$work/time" timeout 300 "$@" >/dev/null 2>"$work/err"
+	/usr/bin/time -f '%e %M' -o "$work/time" timeout "${TIMEOUT:-300}" "$@" >/dev/null 2>"$work/err"
 	local code=$?
-	read -r secs kb <"$work/time" 2>/dev/null || { secs=?; kb=0; }
+	# GNU time writes "Command exited with non-zero status N" first.
+	read -r secs kb < <(tail -1 "$work/time") || { secs=?; kb=0; }
 	[[ $kb =~ ^[0-9]+$ ]] || kb=0
-	printf '%-16s %-28s exit %3s  %7ss  %6d MiB  %s\n' "$file" "$label" "$code" "$secs" $((kb / 1024)) "$(head -c 100 "$work/err" | tr '\n' ' ')"
+	printf '%-16s %-28s exit %3s  %7ss  %6d MiB  %s\n' "$file" "$label" "$code" "$secs" $((kb / 1024)) "$(tr '\n' ' ' <"$work/err" | cut -c1-90)"
 }
 
 for file in big-rules.yml bomb-rules.yml deep-flow.yml deep-block.yml; do
