@@ -25,7 +25,7 @@ CA_BUNDLE       ?= /etc/ssl/certs/ca-certificates.crt
 PROM_IMAGE := prom/prometheus:v3.16.0
 AM_IMAGE   := prom/alertmanager:v0.31.1
 
-.PHONY: all build generate check test unit tools lint fmt bench clean images docker-images ci-recipe
+.PHONY: all build generate check test unit tools lint fmt bench clean images docker-images ci-recipe fuzz
 
 all: build
 
@@ -121,6 +121,12 @@ ci-recipe:
 # Quick loop while editing: no race detector, cached results.
 unit:
 	INVESTIQ_TOOLS_BIN=$(TOOLS_BIN) $(GO) test ./...
+
+# Every fuzz target for FUZZTIME each (default 60s); make test runs their
+# seed corpora only, as plain go test does.
+FUZZTIME ?= 60s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash .ci/fuzz
 
 bench: tools
 	bash bench/validate.sh

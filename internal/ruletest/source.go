@@ -1,6 +1,9 @@
 package ruletest
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -20,10 +23,50 @@ type Source interface {
 }
 
 // Disk reads OS paths, relative to the working directory or absolute: the
-// source of `investiq-mon test FILE...`.
+// source of `investiq-mon test FILE...`. It reads regular files of at
+// most MaxFileSize bytes only, as validate does: a 100 MB test file, or a
+// rule file named /dev/zero, is an error at that file, not a read that
+// exhausts memory or never ends.
 type Disk struct{}
 
-func (Disk) ReadFile(name string) ([]byte, error)  { return os.ReadFile(name) }
+// MaxFileSize bounds every file Disk reads: validate's limit, far above
+// any real test or rule file.
+const MaxFileSize = 32 << 20
+
+// ErrInput is a file Disk refuses to read: not a regular file, or past
+// MaxFileSize.
+var ErrInput = errors.New("refused")
+
+func (Disk) ReadFile(name string) ([]byte, error) {
+	fi, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: not a regular file (a device, FIFO, socket or directory): only regular files are read", ErrInput)
+	}
+	tooLarge := func(n int64) error {
+		return fmt.Errorf("%w: file too large: %d bytes, past the %d MiB limit", ErrInput, n, MaxFileSize>>20)
+	}
+	if fi.Size() > MaxFileSize {
+		return nil, tooLarge(fi.Size())
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// The limit holds for the bytes read too: a file growing meanwhile.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, tooLarge(int64(len(data)))
+	}
+	return data, nil
+}
+
 func (Disk) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
 func (Disk) Dir(name string) string                { return filepath.Dir(name) }
 func (Disk) Join(dir, name string) string {

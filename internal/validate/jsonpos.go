@@ -39,39 +39,46 @@ func (ix *jsonIndex) next(off int) int {
 	return off
 }
 
-func (ix *jsonIndex) value(dec *json.Decoder, ptr string) {
+func (ix *jsonIndex) value(dec *json.Decoder, ptr string) bool {
 	start := ix.next(int(dec.InputOffset()))
 	if _, ok := ix.at[ptr]; !ok {
 		ix.at[ptr] = start
 	}
 	tok, err := dec.Token()
 	if err != nil {
-		return
+		return false
 	}
 	d, ok := tok.(json.Delim)
 	if !ok {
-		return
+		return true
 	}
+	// A syntax error inside an object or array leaves the decoder where
+	// it was, and More still says true: stop at the first error, or the
+	// loop never ends ([1 2] hung validate; found by FuzzDashboard).
 	switch d {
 	case '{':
 		for dec.More() {
 			keyOff := ix.next(int(dec.InputOffset()))
 			kt, err := dec.Token()
 			if err != nil {
-				return
+				return false
 			}
 			k, _ := kt.(string)
 			p := ptr + "/" + strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
 			ix.at[p] = keyOff
-			ix.value(dec, p)
+			if !ix.value(dec, p) {
+				return false
+			}
 		}
-		dec.Token() //nolint:errcheck // the closing brace
 	case '[':
 		for i := 0; dec.More(); i++ {
-			ix.value(dec, ptr+"/"+strconv.Itoa(i))
+			if !ix.value(dec, ptr+"/"+strconv.Itoa(i)) {
+				return false
+			}
 		}
-		dec.Token() //nolint:errcheck // the closing bracket
 	}
+	_, err = dec.Token() // the closing brace or bracket
+	return err == nil
 }
 
 // pos returns the line and column of a pointer, or of its nearest indexed
