@@ -20,6 +20,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/internal/testhook"
 	"github.com/investiq/investiq-mon/internal/toolbin"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -252,6 +253,9 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 			running[c] = pid
 		}
 	}
+	if err := l.stopPending(ctx, o.Out, prev, running); err != nil {
+		return State{}, err
+	}
 	// A running component cannot move: its address is part of the files
 	// the others load.
 	for c := range running {
@@ -302,6 +306,9 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	if err := validateFiles(ctx, files); err != nil {
 		return State{}, err
 	}
+	if err := testhook.Pause(ctx, "up:validated"); err != nil {
+		return State{}, err
+	}
 	var busy []error
 	for _, c := range missing {
 		if err := checkPort(procs[c].Addr, portFlags[c]); err != nil {
@@ -336,6 +343,9 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	}
 	for _, n := range notes {
 		fmt.Fprintln(o.Out, n)
+	}
+	if err := testhook.Pause(ctx, "up:config-written"); err != nil {
+		return fail(err)
 	}
 
 	st := State{
@@ -379,6 +389,7 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 	// before, once the config directory is back as it was.
 	undoRestarts := func(err error) (State, error) {
 		stopAll(l, started, procs)
+		err = errors.Join(err, l.putBackState(prev))
 		_, err = fail(err)
 		for _, c := range restarted {
 			_, done, serr := l.start(c, prev.Processes[c])
@@ -391,6 +402,9 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 			}
 		}
 		return State{}, err
+	}
+	if err := l.savePending(prev, st); err != nil {
+		return fail(err)
 	}
 	for _, c := range Components {
 		if !restart[c] {
@@ -418,9 +432,15 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 		exited[c] = done
 		fmt.Fprintf(o.Out, "started %s (pid %d) on %s, log %s\n", c, pid, procs[c].Addr, l.Log(c))
 	}
+	if err := testhook.Pause(ctx, "up:started"); err != nil {
+		return undoRestarts(err)
+	}
 	if err := waitReady(ctx, l, o, client, procs, started, exited); err != nil {
 		// A stack half up is worse than none: stop what this run started
 		// and start what it restarted as it ran before.
+		return undoRestarts(err)
+	}
+	if err := testhook.Pause(ctx, "up:ready"); err != nil {
 		return undoRestarts(err)
 	}
 	if err := l.SaveState(st); err != nil {
