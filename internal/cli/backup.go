@@ -113,6 +113,7 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	m, err := backup.Create(cmd.Context(), backup.Options{
 		Output: out, Endpoints: ep, Files: files, ConfigDir: opts.Dir,
 		Secrets: env.Values(s), Key: env.BackupKey(), AllowPartial: opts.AllowPartial, Log: f.Log, Progress: progress, Now: now,
+		Journal: filepath.Join(l.Root, "backup.journal"),
 	})
 	if err != nil {
 		return err
