@@ -26,6 +26,7 @@ import (
 	"github.com/investiq/investiq-mon/internal/grafana"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/testhook"
 )
 
 // Options of Create.
@@ -54,6 +55,9 @@ type Options struct {
 	// step (a progress bar); Finish is called when the step ends.
 	Progress func(desc string, total int64) ProgressBar
 	Now      func() time.Time
+	// Journal, when set, records what a killed backup would leave behind
+	// (leftovers.go); the next backup removes it.
+	Journal string
 }
 
 // ProgressBar is what Options.Progress returns.
@@ -81,6 +85,11 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 	if len(o.Key) < MinKeyLen {
 		return nil, fmt.Errorf("backup: no signing key: %s is missing from .env or shorter than %d characters; run `investiq-mon generate` to create it", secrets.BackupKeyEnv, MinKeyLen)
 	}
+	if note, err := removeLeftovers(ctx, o); err != nil {
+		return nil, err
+	} else if note != "" {
+		o.Log.Warn(note)
+	}
 	dir := filepath.Dir(o.Output)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(o.Output)+".partial-*")
 	if err != nil {
@@ -103,11 +112,18 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 		return nil, fmt.Errorf("backup: %w", err)
 	}
 	defer b.aw.abort()
+	defer b.clearJournal() // a kill before this leaves the journal for the next backup
+	if err := errors.Join(b.noteLeftover("", tmp.Name()), b.noteLeftover("", b.aw.body.Name())); err != nil {
+		return nil, err
+	}
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
 	if err := b.aw.finish(ctx, tmp, b.m, o.Key); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := testhook.Pause(ctx, "backup:archived"); err != nil {
+		return nil, err
 	}
 	if err := tmp.Sync(); err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
@@ -138,9 +154,10 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 }
 
 type builder struct {
-	o  Options
-	m  *Manifest
-	aw *archiveWriter
+	o       Options
+	m       *Manifest
+	aw      *archiveWriter
+	journal *backupJournal
 }
 
 func (b *builder) run(ctx context.Context) error {
@@ -242,6 +259,9 @@ func (b *builder) prometheus(ctx context.Context, version string) error {
 		return fmt.Errorf("prometheus snapshot: unexpected name %q", snap.Name)
 	}
 	rel := "snapshots/" + snap.Name
+	if err := b.noteLeftover(rel, ""); err != nil {
+		return err
+	}
 	defer func() {
 		// A leftover snapshot pins disk space: its hard links keep blocks
 		// alive that compaction has deleted. So remove it even when ctx
@@ -252,6 +272,9 @@ func (b *builder) prometheus(ctx context.Context, version string) error {
 			b.o.Log.Warn("could not delete the prometheus snapshot; delete it by hand", "snapshot", rel, "err", err)
 		}
 	}()
+	if err := testhook.Pause(ctx, "backup:snapshot-taken"); err != nil {
+		return err
+	}
 	local, cleanup, err := b.o.Files.Fetch(ctx, Prometheus, rel)
 	if err != nil {
 		return fmt.Errorf("prometheus snapshot %s: %w", snap.Name, err)

@@ -21,6 +21,7 @@ type backupOptions struct {
 	Output       string
 	AllowPartial bool
 	stackLocation
+	lockFlags
 }
 
 func newCmdBackup(f *Factory, runF func(*backupOptions) error) *cobra.Command {
@@ -59,13 +60,19 @@ Check an archive with ` + "`investiq-mon backup verify FILE`" + `.`,
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Output, "output", "o", "", "archive to write (default investiq-backup-<UTC time>.tar.gz); never overwritten")
 	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "write the archive even when a component is down")
-	opts.addFlags(fl)
+	opts.stackLocation.addFlags(fl)
+	opts.lockFlags.addFlags(fl)
 	cmd.AddCommand(newCmdBackupVerify(f, nil))
 	return cmd
 }
 
 func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	f := opts.f
+	unlock, err := opts.lock(cmd.Context(), f, "backup", opts.lockFlags, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	s, ep, err := opts.endpoints(f)
 	if err != nil {
 		return err
@@ -100,6 +107,7 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	m, err := backup.Create(cmd.Context(), backup.Options{
 		Output: out, Endpoints: ep, Files: files, MonitoringDir: opts.Dir,
 		Secrets: env.Values(s), Key: env.BackupKey(), AllowPartial: opts.AllowPartial, Log: f.Log, Progress: progress, Now: now,
+		Journal: filepath.Join(l.Root, "backup.journal"),
 	})
 	if err != nil {
 		return err

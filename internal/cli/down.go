@@ -13,6 +13,7 @@ type downOptions struct {
 	f       *Factory
 	Backend string
 	stackLocation
+	lockFlags
 	Volumes bool
 	Wait    time.Duration
 }
@@ -37,6 +38,11 @@ continues where this one stopped. --volumes deletes it.`,
 			if runF != nil {
 				return runF(opts)
 			}
+			unlock, err := opts.lock(cmd.Context(), f, "down", opts.lockFlags, false)
+			if err != nil {
+				return err
+			}
+			defer unlock()
 			return stack.Down(cmd.Context(), stack.DownOptions{
 				Backend: opts.Backend, Dir: opts.Dir, Layout: opts.layout(),
 				Volumes: opts.Volumes, Wait: opts.Wait, Out: f.IO.ErrOut,
@@ -46,7 +52,8 @@ continues where this one stopped. --volumes deletes it.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.Volumes, "volumes", false, "also delete the stack's data")
 	fl.StringVar(&opts.Backend, "backend", "", "compose or local (default: what up recorded in --state)")
-	opts.addFlags(fl)
+	opts.stackLocation.addFlags(fl)
+	opts.lockFlags.addFlags(fl)
 	fl.DurationVar(&opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
 	return cmd
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 
@@ -22,6 +23,7 @@ type generateOptions struct {
 	Diff  bool
 	// Target is compose or kubernetes (generate_kube.go).
 	Target string
+	lockFlags
 }
 
 func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Command {
@@ -58,6 +60,18 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 			if runF != nil {
 				return runF(opts)
 			}
+			if !opts.Check && files.UsableDir(opts.Out) == nil {
+				// Two generates at once would each create .env with
+				// other passwords; the lock makes them take turns.
+				if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+					return err
+				}
+				unlock, err := lockDirs(cmd.Context(), f, "generate", opts.LockWait, nil, filepath.Join(opts.Out, DirLockName))
+				if err != nil {
+					return err
+				}
+				defer unlock()
+			}
 			return generateRun(opts)
 		},
 	}
@@ -67,6 +81,7 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 	_ = cmd.Flags().MarkHidden("out")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
+	opts.lockFlags.addFlags(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
 	return cmd
 }

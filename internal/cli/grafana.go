@@ -38,6 +38,7 @@ type resetPasswordOptions struct {
 	Show          bool
 	Backend       string
 	stackLocation
+	lockFlags
 }
 
 // minPasswordLen refuses passwords a person would guess; generated ones
@@ -93,13 +94,19 @@ never put on a command line (which every user can read through ps).`,
 	fl.StringVar(&opts.User, "user", "", "login whose password to change (default GRAFANA_ADMIN_USER from .env, else admin)")
 	fl.BoolVar(&opts.Show, "show", false, "print the new password on stdout")
 	fl.StringVar(&opts.Backend, "backend", "", "compose (Grafana's CLI in the container) or local (the API); default: what up recorded")
-	opts.addFlags(fl)
+	opts.stackLocation.addFlags(fl)
+	opts.lockFlags.addFlags(fl)
 	return cmd
 }
 
 func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	f := opts.f
 	ctx := cmd.Context()
+	unlock, err := opts.lock(ctx, f, "grafana reset-password", opts.lockFlags, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	s, err := f.LoadSpec()
 	if err != nil {
 		return err

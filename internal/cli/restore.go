@@ -22,6 +22,7 @@ type restoreOptions struct {
 	Yes  bool
 	stackLocation
 	trustFlags
+	lockFlags
 	Timeout time.Duration
 }
 
@@ -70,6 +71,7 @@ Without a terminal to ask on, restore needs --yes.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before stopping the stack and replacing its data")
 	opts.stackLocation.addFlags(fl)
 	opts.trustFlags.addFlags(fl)
+	opts.lockFlags.addFlags(fl)
 	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long each server gets to be ready after its start")
 	return cmd
 }
@@ -85,6 +87,11 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 	if !opts.Yes && !inputIsTerminal(f.IO.In) {
 		return Exit(ExitUsage, errors.New("restore replaces the stack's data: run it on a terminal to be asked, or pass --yes"))
 	}
+	unlock, err := opts.lock(ctx, f, "restore", opts.lockFlags, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// Like status, a stack without a state file is the compose stack on
 	// the spec's published ports.
 	s, ep, err := opts.endpoints(f)

@@ -78,6 +78,9 @@ func (h *hostileStack) tree() []string {
 		if err == nil && !fi.IsDir() {
 			data, _ := os.ReadFile(p)
 			rel, _ := filepath.Rel(h.state, p)
+			if rel == StateLockName && len(data) == 0 {
+				return nil // a released stack lock (lock.go): no data, no record
+			}
 			out = append(out, rel+"="+string(data))
 		}
 		return nil

@@ -18,6 +18,7 @@ type upOptions struct {
 	Timeout time.Duration
 	Pull    string
 	stackLocation
+	lockFlags
 	InsecureDev      bool
 	PrometheusPort   int
 	AlertmanagerPort int
@@ -78,7 +79,8 @@ admin password of admin unless --insecure-dev.`,
 	fl.StringVar(&opts.Backend, "backend", stack.Compose, "compose (docker compose) or local (processes on 127.0.0.1)")
 	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
 	fl.StringVar(&opts.Pull, "pull", "", "compose backend: pull images always, missing (compose's default) or never (then Grafana is skipped when its image is not on the engine)")
-	opts.addFlags(fl)
+	opts.stackLocation.addFlags(fl)
+	opts.lockFlags.addFlags(fl)
 	fl.BoolVar(&opts.InsecureDev, "insecure-dev", false, "allow a Grafana admin password of admin (throwaway local stacks only)")
 	fl.IntVar(&opts.PrometheusPort, "prometheus-port", stack.DefaultPrometheusPort, "local backend: Prometheus port on 127.0.0.1")
 	fl.IntVar(&opts.AlertmanagerPort, "alertmanager-port", stack.DefaultAlertmanager, "local backend: Alertmanager port on 127.0.0.1")
@@ -88,12 +90,17 @@ admin password of admin unless --insecure-dev.`,
 
 func upRun(cmd *cobra.Command, opts *upOptions) error {
 	f := opts.f
+	unlock, err := opts.lock(cmd.Context(), f, "up", opts.lockFlags, false)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	// A restore killed halfway is finished or rolled back before any
 	// server starts on half-swapped data.
 	if err := recoverRestore(cmd.Context(), f.IO.ErrOut, opts.stackLocation, f, opts.Timeout); err != nil {
 		return err
 	}
-	_, err := stack.Up(cmd.Context(), stack.Options{
+	_, err = stack.Up(cmd.Context(), stack.Options{
 		Backend:          opts.Backend,
 		Settings:         f.Settings,
 		LoadSpec:         f.LoadSpecWith,

@@ -9,6 +9,7 @@ package files
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,6 +20,7 @@ import (
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/testhook"
 )
 
 // File is one rendered file.
@@ -82,6 +84,7 @@ func Write(dir string, files []File) error {
 			cleanup()
 			return fmt.Errorf("write %s: %w", dst, err)
 		}
+		removeStaleTemps(dst)
 		tmp, err := writeTemp(dst, f.Data, f.Mode)
 		if err != nil {
 			cleanup()
@@ -89,17 +92,50 @@ func Write(dir string, files []File) error {
 		}
 		done = append(done, staged{tmp, dst})
 	}
-	for _, s := range done {
+	if err := testhook.Pause(context.Background(), "write:staged"); err != nil {
+		cleanup()
+		return err
+	}
+	for i, s := range done {
 		if err := os.Rename(s.tmp, s.dst); err != nil {
 			cleanup()
 			return fmt.Errorf("write %s: %w", s.dst, err)
+		}
+		if i == 0 {
+			if err := testhook.Pause(context.Background(), "write:renamed-one"); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
+// removeStaleTemps removes the temporary files of dst that a run killed
+// before its renames left behind. Callers hold the stack's lock, so no
+// other run is writing them.
+func removeStaleTemps(dst string) {
+	old, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), "."+globEscape(filepath.Base(dst))+".tmp-*"))
+	for _, p := range old {
+		os.Remove(p)
+	}
+}
+
+// globEscape quotes the pattern characters of a file name.
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
 // WriteFileAtomic writes one file through a temporary file and a rename.
 func WriteFileAtomic(dst string, data []byte, mode fs.FileMode) error {
+	removeStaleTemps(dst)
 	tmp, err := writeTemp(dst, data, mode)
 	if err != nil {
 		return err

@@ -28,6 +28,6 @@ func renderEnvExample(s *spec.Spec) ([]File, error) {
 func renderGitIgnore(s *spec.Spec) ([]File, error) {
 	var b strings.Builder
 	b.WriteString(header("Files beside the generated stack that must never be committed."))
-	b.WriteString(".env\n.env.*\n!.env.example\nsecrets/\n")
+	b.WriteString(".env\n.env.*\n!.env.example\nsecrets/\n.investiq-mon.lock\n")
 	return []File{{Path: GitIgnore, Data: []byte(b.String()), Mode: 0o644, Role: Deployment}}, nil
 }

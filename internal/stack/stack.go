@@ -102,6 +102,9 @@ type State struct {
 	Processes map[string]Process `json:"processes,omitempty"`
 	// ComposeFile is the compose backend's file, for down and status.
 	ComposeFile string `json:"composeFile,omitempty"`
+	// Pending marks a state saved by a local up before it started its
+	// servers (pending.go): true until that up has seen them ready.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Process is how the local backend runs one component.

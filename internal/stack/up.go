@@ -257,7 +257,7 @@ func (p localPlan) nothingToDo() bool {
 }
 
 func upLocal(ctx context.Context, o Options) (State, error) {
-	p, err := planLocal(o)
+	p, err := planLocal(ctx, o)
 	if err != nil {
 		return State{}, err
 	}
@@ -277,8 +277,10 @@ func upLocal(ctx context.Context, o Options) (State, error) {
 }
 
 // planLocal decides what a local up does. It writes nothing but .env
-// when missing, as generate would.
-func planLocal(o Options) (localPlan, error) {
+// when missing, as generate would; the one thing it stops is what an
+// earlier up, killed after starting its servers, left running unrecorded
+// (see stopPending), since this up starts those again.
+func planLocal(ctx context.Context, o Options) (localPlan, error) {
 	l := o.Layout
 	var p localPlan
 	s, err := LocalSpec(o.LoadSpec, o.Settings, l, o.PrometheusPort, o.AlertmanagerPort, o.GrafanaPort)
@@ -320,6 +322,9 @@ func planLocal(o Options) (localPlan, error) {
 		if pid, ok := l.running(p.prev, c); ok {
 			p.running[c] = pid
 		}
+	}
+	if err := l.stopPending(ctx, o.Out, p.prev, p.running); err != nil {
+		return p, err
 	}
 	// A running component cannot move: its address is part of the files
 	// the others load.
@@ -461,6 +466,7 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 	// before, once the config directory is back as it was.
 	undoRestarts := func(err error) (State, error) {
 		stopAll(l, started, procs)
+		err = errors.Join(err, l.putBackState(prev))
 		_, err = fail(err)
 		for _, c := range restarted {
 			_, done, serr := l.start(c, prev.Processes[c])
@@ -473,6 +479,9 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 			}
 		}
 		return State{}, err
+	}
+	if err := l.savePending(prev, st); err != nil {
+		return fail(err)
 	}
 	for _, c := range Components {
 		if !restart[c] {

@@ -1,0 +1,67 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/investiq/investiq-mon/internal/lock"
+)
+
+// One writer at a time: up, down, backup, restore, generate and grafana
+// reset-password lock the stack for as long as they run. The lock is two
+// files, taken in this order: DirLockName in the generated directory
+// (its files and .env) and StateLockName in the state directory (data,
+// pids, state.json).
+const (
+	DirLockName   = ".investiq-mon.lock"
+	StateLockName = "lock"
+)
+
+// lockFlags is --lock-wait, on the commands that take the lock.
+type lockFlags struct{ LockWait time.Duration }
+
+func (lf *lockFlags) addFlags(fl *pflag.FlagSet) {
+	fl.DurationVar(&lf.LockWait, "lock-wait", 0, "when another investiq-mon run holds this stack's lock, wait this long for it (default: refuse at once, naming the command and pid holding it)")
+}
+
+// lockDirs locks each of dirs that exists (create says which to create
+// first), in order, and returns the function that releases them all.
+func lockDirs(ctx context.Context, f *Factory, command string, wait time.Duration, create map[string]bool, paths ...string) (func(), error) {
+	var held []*lock.Lock
+	release := func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			held[i].Release()
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for _, p := range paths {
+		dir := filepath.Dir(p)
+		if !create[dir] {
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				continue // nothing there to protect; the command says what is missing
+			}
+		}
+		l, err := lock.Acquire(ctx, p, lock.Options{
+			Command: command, Wait: max(0, time.Until(deadline).Round(time.Second)),
+			Notify: func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) },
+		})
+		if err != nil {
+			release()
+			return nil, err
+		}
+		held = append(held, l)
+	}
+	return release, nil
+}
+
+// lock locks the stack sl names: its generated directory and its state
+// directory (created when create is true, as up does).
+func (sl stackLocation) lock(ctx context.Context, f *Factory, command string, lf lockFlags, createState bool) (func(), error) {
+	return lockDirs(ctx, f, command, lf.LockWait, map[string]bool{filepath.Clean(sl.State): createState},
+		filepath.Join(sl.Dir, DirLockName), filepath.Join(sl.State, StateLockName))
+}
