@@ -34,7 +34,13 @@ type Settings struct {
 	AlertmanagerAddress string
 	// PublishAddress is the host address for published ports (127.0.0.1).
 	PublishAddress string
+	// PrometheusPort, AlertmanagerPort and GrafanaPort are the host ports
+	// the compose stack publishes (9090, 9093, 3001).
+	PrometheusPort, AlertmanagerPort, GrafanaPort int
 }
+
+// DefaultSettings are InvestIQ's defaults, every field filled.
+func DefaultSettings() Settings { return Settings{}.withDefaults() }
 
 func (s Settings) withDefaults() Settings {
 	def := func(v *string, d string) {
@@ -56,6 +62,14 @@ func (s Settings) withDefaults() Settings {
 	defd(&s.APIScrapeInterval, 10*time.Second)
 	defd(&s.MLScrapeInterval, 30*time.Second)
 	defd(&s.EvaluationInterval, 10*time.Second)
+	defp := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defp(&s.PrometheusPort, 9090)
+	defp(&s.AlertmanagerPort, 9093)
+	defp(&s.GrafanaPort, 3001)
 	return s
 }
 
@@ -83,7 +97,7 @@ func InvestIQ(set Settings) *Spec {
 		Routing:            investiqRouting(),
 		DatasourceUID:      "investiq-prometheus",
 		Dashboards:         []Dashboard{overviewDashboard(), sloDashboard()},
-		Ports:              Ports{Prometheus: 9090, Alertmanager: 9093, Grafana: 3001},
+		Ports:              Ports{Prometheus: set.PrometheusPort, Alertmanager: set.AlertmanagerPort, Grafana: set.GrafanaPort},
 		Images: Images{
 			Prometheus:   "prom/prometheus:v3.16.0",
 			Alertmanager: "prom/alertmanager:v0.31.1",

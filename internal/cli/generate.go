@@ -10,6 +10,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/internal/settings"
 )
 
 // DefaultDir is where the stack is generated unless told otherwise.
@@ -118,6 +119,12 @@ func generateRun(opts *generateOptions) error {
 	if opts.Target == targetKubernetes {
 		kubernetesNextSteps(opts, s)
 		return nil
+	}
+
+	if created, err := settings.WriteDefault(opts.Out); err != nil {
+		return fmt.Errorf("%s: %w", settings.Path(opts.Out), err)
+	} else if created {
+		fmt.Fprintf(io.ErrOut, "created %s: the stack's settings, every one at its default and commented out; edit it and commit it\n", settings.Path(opts.Out))
 	}
 
 	res, err := secrets.Ensure(opts.Out, s)

@@ -68,6 +68,21 @@ admin password of admin unless --insecure-dev.`,
 			if opts.Pull != "" && !slices.Contains(stack.PullPolicies, opts.Pull) {
 				return fmt.Errorf("%w: --pull must be one of %s, not %q", errUsage, strings.Join(stack.PullPolicies, ", "), opts.Pull)
 			}
+			// The local backend's ports follow the settings file's unless
+			// a flag says otherwise.
+			for _, p := range []struct {
+				flag string
+				dst  *int
+				set  int
+			}{
+				{"prometheus-port", &opts.PrometheusPort, f.Settings.PrometheusPort},
+				{"alertmanager-port", &opts.AlertmanagerPort, f.Settings.AlertmanagerPort},
+				{"grafana-port", &opts.GrafanaPort, f.Settings.GrafanaPort},
+			} {
+				if !cmd.Flags().Changed(p.flag) && p.set != 0 {
+					*p.dst = p.set
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -88,6 +103,10 @@ admin password of admin unless --insecure-dev.`,
 
 func upRun(cmd *cobra.Command, opts *upOptions) error {
 	f := opts.f
+	// up builds its spec in stack.Up: a broken settings file stops it here.
+	if f.settingsErr != nil {
+		return f.settingsErr
+	}
 	// A restore killed halfway is finished or rolled back before any
 	// server starts on half-swapped data.
 	if err := recoverRestore(cmd.Context(), f.IO.ErrOut, opts.stackLocation, f, opts.Timeout); err != nil {

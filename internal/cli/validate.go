@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/settings"
 	"github.com/investiq/investiq-mon/internal/validate"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -132,6 +133,16 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 	// often (the heap may grow to 4x the live data instead of 2x), which
 	// spares a good share of the CPU time on a 10,000-rule file.
 	debug.SetGCPercent(400)
+	if err := opts.f.settingsErr; err != nil {
+		// The settings file is a finding of its own when it is validated;
+		// the cross-checks go on with the defaults and the flags.
+		if se := (*settings.Error)(nil); errors.As(err, &se) {
+			fmt.Fprintf(io.ErrOut, "warning: %s is not valid (validate it to see why): the spec's cross-checks use the default settings\n", se.Path)
+		} else {
+			fmt.Fprintf(io.ErrOut, "warning: the spec's cross-checks use the default settings: %v\n", err)
+		}
+		opts.f.settingsErr, opts.f.Settings = nil, opts.f.flagSettings
+	}
 	s, err := opts.f.LoadSpec()
 	if err != nil {
 		return err
