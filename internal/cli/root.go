@@ -148,9 +148,7 @@ inspects, backs up and restores the stack.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w: %v\nrun `%s --help` for usage", errUsage, err, c.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return f.loadSettings(cmd) }
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.flagSettings.APIAddress, "api-address", "", "for this run: host:port of the InvestIQ API's /metrics (setting api_address; default api-server:3000)")
@@ -174,6 +172,11 @@ inspects, backs up and restores the stack.`,
 		newCmdSizing(f, nil),
 	)
 	return root
+}
+
+// flagError makes every flag error, a bad value included, a usage error.
+func flagError(c *cobra.Command, err error) error {
+	return fmt.Errorf("%w: %v\nrun `%s --help` for usage", errUsage, err, c.CommandPath())
 }
 
 // argsError makes cobra's argument errors exit with the usage code.

@@ -16,6 +16,8 @@ import (
 type sizingOptions struct {
 	f    *Factory
 	JSON bool
+	// output is -o/--output; JSON is set from it.
+	output string
 }
 
 func newCmdSizing(f *Factory, runF func(*sizingOptions) error) *cobra.Command {
@@ -34,13 +36,14 @@ thumb: 1-2 bytes per sample on disk, about 3 kB per series in memory.
 A running stack's real figures are in ` + "`investiq-mon status`" + `.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.JSON = opts.output == outJSON
 			if runF != nil {
 				return runF(opts)
 			}
 			return sizingRun(opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	addOutputFlag(cmd, &opts.output, true, outJSON)
 	return cmd
 }
 

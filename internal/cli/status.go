@@ -23,6 +23,8 @@ import (
 type statusOptions struct {
 	f    *Factory
 	JSON bool
+	// output is -o/--output; JSON is set from it.
+	output string
 	stackLocation
 }
 
@@ -41,6 +43,7 @@ request and error rates of the last 15 minutes as sparklines.
 Exits 1 when Prometheus or Alertmanager does not answer.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.JSON = opts.output == outJSON
 			if runF != nil {
 				return runF(opts)
 			}
@@ -48,7 +51,7 @@ Exits 1 when Prometheus or Alertmanager does not answer.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&opts.JSON, "json", false, "print JSON instead of tables")
+	addOutputFlag(cmd, &opts.output, true, outJSON)
 	opts.addFlags(fl)
 	return cmd
 }

@@ -59,16 +59,13 @@ Exit status, as promtool: 0 clean (warnings and notes alone too), 1 on any
 error, 3 on warnings only when --lint-fatal is given, 2 on a usage error.
 `,
 		Example: `  investiq-mon validate --lint-fatal monitoring/
-  investiq-mon validate monitoring/prometheus --format json
+  investiq-mon validate monitoring/prometheus -o json
   investiq-mon validate --profile promtool their_rules.yml prometheus.yml
   investiq-mon validate --enable alerts/ --kind rules my_rules.yml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if len(opts.Paths) == 0 {
 				opts.Paths = []string{opts.Dir}
-			}
-			if opts.Format != "text" && opts.Format != "json" {
-				return fmt.Errorf("%w: --format must be text or json, not %q", errUsage, opts.Format)
 			}
 			if opts.Kind != "" && !slices.Contains(validate.Kinds, validate.Kind(opts.Kind)) {
 				return fmt.Errorf("%w: --kind %q is not one of %s", errUsage, opts.Kind, kindNames())
@@ -89,7 +86,10 @@ error, 3 on warnings only when --lint-fatal is given, 2 on a usage error.
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Kind, "kind", "", "treat every file as this kind: "+kindNames())
-	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
+	addOutputFlag(cmd, &opts.Format, true, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit)
+	// --format, the earlier name, stays as a hidden alias.
+	fl.Var(outputValue{dst: &opts.Format, allowed: []string{outText, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit}}, "format", "same as --output")
+	_ = fl.MarkHidden("format")
 	fl.BoolVar(&opts.LintFatal, "lint-fatal", false, "exit 3 when there are warnings (lint findings) and no errors")
 	fl.BoolVar(&opts.IgnoreUnknownFields, "ignore-unknown-fields", false, "accept fields rulefmt does not know in rule files")
 	fl.BoolVar(&opts.SyntaxOnly, "syntax-only", false, "do not check that files named by configs exist (rule files, credentials, TLS files, mounts)")
@@ -164,9 +164,18 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 		}
 		return err
 	}
-	if opts.Format == "json" {
+	switch opts.Format {
+	case outJSON:
 		err = validate.WriteJSON(io.Out, res)
-	} else {
+	case outGitHub:
+		err = validate.WriteGitHub(io.Out, res)
+	case outCheckstyle:
+		err = validate.WriteCheckstyle(io.Out, res)
+	case outSARIF:
+		err = validate.WriteSARIF(io.Out, res)
+	case outJUnit:
+		err = validate.WriteJUnit(io.Out, res, opts.LintFatal)
+	default:
 		err = validate.WriteText(io.Out, res)
 	}
 	if err != nil {
