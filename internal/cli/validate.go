@@ -3,6 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	goio "io"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -32,7 +35,7 @@ type validateOptions struct {
 func newCmdValidate(f *Factory, runF func(*validateOptions) error) *cobra.Command {
 	opts := &validateOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "validate [PATH...]",
+		Use:   "validate [PATH...|-]",
 		Short: "Check the stack's files as promtool and amtool do, and against the spec",
 		Long: `Validate rule files, Prometheus and Alertmanager configs, promtool rule
 tests, file_sd target files, Grafana dashboards and provisioning, compose
@@ -61,7 +64,8 @@ error, 3 on warnings only when --lint-fatal is given, 2 on a usage error.
 		Example: `  investiq-mon validate --lint-fatal monitoring/
   investiq-mon validate monitoring/prometheus -o json
   investiq-mon validate --profile promtool their_rules.yml prometheus.yml
-  investiq-mon validate --enable alerts/ --kind rules my_rules.yml`,
+  investiq-mon validate --enable alerts/ --kind rules my_rules.yml
+  cat rules.yml | investiq-mon validate --kind rules -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if len(opts.Paths) == 0 {
@@ -147,7 +151,14 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := validate.Run(cmd.Context(), opts.Paths, validate.Options{
+	paths, fromStdin, err := stdinPaths(io.In, opts.Paths)
+	if err != nil {
+		return err
+	}
+	if fromStdin != "" {
+		defer os.RemoveAll(filepath.Dir(fromStdin))
+	}
+	res, err := validate.Run(cmd.Context(), paths, validate.Options{
 		Kind:                validate.Kind(opts.Kind),
 		IgnoreUnknownFields: opts.IgnoreUnknownFields,
 		SyntaxOnly:          opts.SyntaxOnly,
@@ -163,6 +174,9 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 			return Exit(ExitError, err)
 		}
 		return err
+	}
+	if fromStdin != "" {
+		renameStdin(res, fromStdin)
 	}
 	switch opts.Format {
 	case outJSON:
@@ -216,4 +230,52 @@ func specRuleNames(s *spec.Spec) (records, alerts []string, err error) {
 		alerts = append(alerts, a...)
 	}
 	return records, alerts, nil
+}
+
+// stdinName is how findings name the file read from standard input.
+const stdinName = "<stdin>"
+
+// stdinPaths replaces a path "-" by a file holding standard input (in a
+// directory of its own, which the caller removes), as promtool reads
+// standard input; validate.Run reads paths.
+func stdinPaths(in goio.Reader, paths []string) ([]string, string, error) {
+	i := slices.Index(paths, "-")
+	if i < 0 {
+		return paths, "", nil
+	}
+	if slices.Index(paths[i+1:], "-") >= 0 {
+		return nil, "", fmt.Errorf("%w: - (standard input) may be given once", errUsage)
+	}
+	data, err := goio.ReadAll(in)
+	if err != nil {
+		return nil, "", fmt.Errorf("standard input: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "investiq-mon-stdin-")
+	if err != nil {
+		return nil, "", err
+	}
+	p := filepath.Join(dir, "stdin.yml")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	out := slices.Clone(paths)
+	out[i] = p
+	return out, p, nil
+}
+
+// renameStdin names standard input's file as the user knows it.
+func renameStdin(res *validate.Result, tmp string) {
+	for i, f := range res.Files {
+		if f == tmp {
+			res.Files[i] = stdinName
+		}
+	}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Path == tmp {
+			f.Path = stdinName
+		}
+		f.Message = strings.ReplaceAll(f.Message, tmp, stdinName)
+	}
 }
