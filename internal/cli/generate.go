@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	goio "io"
 	"os/exec"
 	"path/filepath"
 
@@ -23,6 +25,8 @@ type generateOptions struct {
 	Diff  bool
 	// Target is compose or kubernetes (generate_kube.go).
 	Target string
+	// Output is --output of --check (no -o: that is --out here).
+	Output string
 }
 
 func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Command {
@@ -49,6 +53,9 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 			if opts.Diff && !opts.Check {
 				return fmt.Errorf("%w: --diff goes with --check", errUsage)
 			}
+			if opts.Output != outText && !opts.Check {
+				return fmt.Errorf("%w: --output goes with --check", errUsage)
+			}
 			if err := generateTarget(cmd, opts); err != nil {
 				return err
 			}
@@ -61,6 +68,7 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "directory to write the stack into")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
+	addOutputFlag(cmd, &opts.Output, false, outJSON)
 	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
 	return cmd
 }
@@ -82,6 +90,15 @@ func generateRun(opts *generateOptions) error {
 	drifts, err := render.Check(opts.Out, files)
 	if err != nil {
 		return err
+	}
+	if opts.Check && opts.Output == outJSON {
+		if err := writeDriftJSON(io.Out, opts, len(files), drifts); err != nil {
+			return err
+		}
+		if len(drifts) > 0 {
+			return Exit(ExitError, nil)
+		}
+		return nil
 	}
 	if opts.Check {
 		for _, d := range drifts {
@@ -164,4 +181,31 @@ func gitIgnoreProblem(envPath string) string {
 		return envPath + " is not ignored by git: add it to .gitignore so its secrets are never committed"
 	}
 	return ""
+}
+
+// driftJSON is generate --check --output json; its names are a contract.
+type driftJSON struct {
+	Dir     string      `json:"dir"`
+	Files   int         `json:"files"`
+	Drifted []driftItem `json:"drifted"`
+}
+
+type driftItem struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+	Diff   string `json:"diff,omitempty"`
+}
+
+func writeDriftJSON(w goio.Writer, opts *generateOptions, files int, drifts []render.Drift) error {
+	out := driftJSON{Dir: opts.Out, Files: files, Drifted: []driftItem{}}
+	for _, d := range drifts {
+		it := driftItem{Path: filepath.Join(opts.Out, filepath.FromSlash(d.Path)), Reason: d.Reason}
+		if opts.Diff {
+			it.Diff = d.Diff
+		}
+		out.Drifted = append(out.Drifted, it)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,6 +21,7 @@ type routesOptions struct {
 	Labels []string
 	Verify string
 	verify bool
+	Output string
 }
 
 func newCmdRoutes(f *Factory, runF func(*routesOptions) error) *cobra.Command {
@@ -64,6 +66,7 @@ receivers, in that order, are reached.`,
 		},
 	}
 	test.Flags().StringVar(&opts.Verify, "verify-receivers", "", "comma-separated receivers the labels must reach, in order; exit 1 otherwise")
+	addOutputFlag(test, &opts.Output, true, outJSON)
 	cmd.AddCommand(show, test)
 	return cmd
 }
@@ -113,7 +116,16 @@ func routesTestRun(opts *routesOptions) error {
 		return err
 	}
 	got := routes.Receivers(cfg, ls)
-	fmt.Fprintln(opts.f.IO.Out, strings.Join(got, ","))
+	if opts.Output == outJSON {
+		enc := json.NewEncoder(opts.f.IO.Out)
+		if err := enc.Encode(struct {
+			Receivers []string `json:"receivers"`
+		}{append([]string{}, got...)}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(opts.f.IO.Out, strings.Join(got, ","))
+	}
 	if !opts.verify {
 		return nil
 	}
