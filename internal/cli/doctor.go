@@ -36,7 +36,9 @@ var specFlagNames = []string{"api-address", "ml-address", "retention"}
 func newCmdDoctor(f *Factory, runF func(*doctorOptions) error) *cobra.Command {
 	opts := &doctorOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "doctor",
+		Use: "doctor",
+		Example: `  investiq-mon doctor
+  investiq-mon doctor --api-url http://127.0.0.1:3000/metrics -o json`,
 		Short: "Walk the troubleshooting steps and say what to fix",
 		Long: `Check, in the order data flows, what a person would otherwise check by hand
 when an alert does not arrive or a panel stays empty:
@@ -82,7 +84,7 @@ doctor where the API answers, use --api-url.`,
 	fl.StringVar(&opts.PrometheusURL, "prometheus-url", "", "Prometheus' base URL (default: from the running stack)")
 	fl.StringVar(&opts.AlertmanagerURL, "alertmanager-url", "", "Alertmanager's base URL (default: from the running stack)")
 	fl.StringVar(&opts.GrafanaURL, "grafana-url", "", "Grafana's base URL (default: from the running stack)")
-	fl.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
+	durationVar(fl, &opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
 	addOutputFlag(cmd, &opts.output, true, outJSON)
 	return cmd
 }

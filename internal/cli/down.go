@@ -20,7 +20,9 @@ type downOptions struct {
 func newCmdDown(f *Factory, runF func(*downOptions) error) *cobra.Command {
 	opts := &downOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "down",
+		Use: "down",
+		Example: `  investiq-mon down
+  investiq-mon down --backend local --wait 1m`,
 		Short: "Stop the monitoring stack; its data is kept unless --volumes",
 		Long: `Stop the stack that up started, as recorded in --state.
 
@@ -47,6 +49,6 @@ continues where this one stopped. --volumes deletes it.`,
 	fl.BoolVar(&opts.Volumes, "volumes", false, "also delete the stack's data")
 	fl.StringVar(&opts.Backend, "backend", "", "compose or local (default: what up recorded in --state)")
 	opts.addFlags(fl)
-	fl.DurationVar(&opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
+	durationVar(fl, &opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
 	return cmd
 }

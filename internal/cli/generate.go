@@ -32,7 +32,11 @@ type generateOptions struct {
 func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Command {
 	opts := &generateOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "generate",
+		Use: "generate",
+		Example: `  investiq-mon generate
+  investiq-mon generate --check --diff          # the drift check for CI
+  investiq-mon generate --check --output json
+  investiq-mon generate --retention 30d --check # one run; keep it in monitoring/investiq-mon.yaml`,
 		Short: "Write every file of the stack from the spec",
 		Long: `Render prometheus.yml, the rule files, alertmanager.yml, Grafana's
 provisioning and dashboards, docker-compose.yml and .env.example from

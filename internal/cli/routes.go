@@ -27,7 +27,9 @@ type routesOptions struct {
 func newCmdRoutes(f *Factory, runF func(*routesOptions) error) *cobra.Command {
 	opts := &routesOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "routes",
+		Use: "routes",
+		Example: `  investiq-mon routes show
+  investiq-mon routes test severity=critical`,
 		Short: "Show Alertmanager's routing tree and test where alerts go",
 		Long: `Inspect the routing of alertmanager.yml as rendered from the spec (or
 --config FILE): 'routes show' prints the tree, 'routes test' the receivers a
@@ -37,7 +39,9 @@ label set reaches. Both use Alertmanager's own routing code, as amtool does.`,
 	cmd.PersistentFlags().StringVar(&opts.Config, "config", "", "alertmanager.yml to read instead of the one the spec renders")
 
 	show := &cobra.Command{
-		Use:   "show",
+		Use: "show",
+		Example: `  investiq-mon routes show
+  investiq-mon routes show --config alertmanager.yml`,
 		Short: "Print the routing tree and the inhibit rules",
 		Args:  argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -23,7 +23,9 @@ type sizingOptions struct {
 func newCmdSizing(f *Factory, runF func(*sizingOptions) error) *cobra.Command {
 	opts := &sizingOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "sizing",
+		Use: "sizing",
+		Example: `  investiq-mon sizing
+  investiq-mon sizing --retention 30d -o json`,
 		Short: "Estimate the series, memory and disk the spec's stack needs",
 		Long: `Count, from the spec alone, the series Prometheus will hold: every
 combination of each metric's label values (declared Values, else MaxValues),

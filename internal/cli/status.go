@@ -31,7 +31,9 @@ type statusOptions struct {
 func newCmdStatus(f *Factory, runF func(*statusOptions) error) *cobra.Command {
 	opts := &statusOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use: "status",
+		Example: `  investiq-mon status
+  investiq-mon status -o json`,
 		Short: "Show the running stack: servers, targets, rules, alerts, InvestIQ's health",
 		Long: `Ask the running stack (found through --state, else the compose ports of the
 spec) for each component's state and version, every scrape target's health

@@ -27,7 +27,9 @@ type upOptions struct {
 func newCmdUp(f *Factory, runF func(*upOptions) error) *cobra.Command {
 	opts := &upOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "up",
+		Use: "up",
+		Example: `  investiq-mon up
+  investiq-mon up --backend local --timeout 1m`,
 		Short: "Start the monitoring stack, or reload it when its files changed",
 		Long: `Start Prometheus, Alertmanager and Grafana and wait until each is ready.
 
@@ -91,7 +93,7 @@ admin password of admin unless --insecure-dev.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Backend, "backend", stack.Compose, "compose (docker compose) or local (processes on 127.0.0.1)")
-	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
+	durationVar(fl, &opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
 	fl.StringVar(&opts.Pull, "pull", "", "compose backend: pull images always, missing (compose's default) or never (then Grafana is skipped when its image is not on the engine)")
 	opts.addFlags(fl)
 	fl.BoolVar(&opts.InsecureDev, "insecure-dev", false, "allow a Grafana admin password of admin (throwaway local stacks only)")
