@@ -9,14 +9,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// walk calls fn on every command of the tree.
-func walk(c *cobra.Command, fn func(*cobra.Command)) {
-	fn(c)
-	for _, sub := range c.Commands() {
-		walk(sub, fn)
-	}
-}
-
 // Every duration flag takes Prometheus' syntax (1d, 2w), which Go's
 // time.ParseDuration refuses: one syntax across the CLI.
 func TestEveryDurationFlagTakesPrometheusSyntax(t *testing.T) {

@@ -171,6 +171,8 @@ inspects, backs up and restores the stack.`,
 		newCmdRoutes(f, nil),
 		newCmdSizing(f, nil),
 	)
+	groupCommands(root)
+	registerCompletions(root, f)
 	return root
 }
 
