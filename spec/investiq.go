@@ -29,7 +29,13 @@ type Settings struct {
 	AlertmanagerAddress string
 	// PublishAddress is the host address for published ports (127.0.0.1).
 	PublishAddress string
+	// PrometheusPort, AlertmanagerPort and GrafanaPort are the host ports
+	// the compose stack publishes (9090, 9093, 3001).
+	PrometheusPort, AlertmanagerPort, GrafanaPort int
 }
+
+// DefaultSettings are InvestIQ's defaults, every field filled.
+func DefaultSettings() Settings { return Settings{}.withDefaults() }
 
 func (s Settings) withDefaults() Settings {
 	def := func(v *string, d string) {
@@ -51,6 +57,14 @@ func (s Settings) withDefaults() Settings {
 	defd(&s.APIScrapeInterval, 10*time.Second)
 	defd(&s.MLScrapeInterval, 30*time.Second)
 	defd(&s.EvaluationInterval, 10*time.Second)
+	defp := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defp(&s.PrometheusPort, DefaultPrometheusPort)
+	defp(&s.AlertmanagerPort, DefaultAlertmanagerPort)
+	defp(&s.GrafanaPort, DefaultGrafanaPort)
 	return s
 }
 
@@ -80,7 +94,7 @@ func InvestIQ(set Settings) *Spec {
 		// The SLO dashboard ("InvestIQ SLOs") is derived from SLOs by
 		// render, as their rules, tests and runbook sections are.
 		Dashboards: []Dashboard{overviewDashboard()},
-		Ports:      Ports{Prometheus: DefaultPrometheusPort, Alertmanager: DefaultAlertmanagerPort, Grafana: DefaultGrafanaPort},
+		Ports:      Ports{Prometheus: set.PrometheusPort, Alertmanager: set.AlertmanagerPort, Grafana: set.GrafanaPort},
 		Images: Images{
 			Prometheus:   "prom/prometheus:v3.16.0",
 			Alertmanager: "prom/alertmanager:v0.31.1",

@@ -27,7 +27,9 @@ type backupOptions struct {
 func newCmdBackup(f *Factory, runF func(*backupOptions) error) *cobra.Command {
 	opts := &backupOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "backup",
+		Use: "backup",
+		Example: `  investiq-mon backup
+  investiq-mon backup -o /var/backups/investiq.tar.gz`,
 		Short: "Write one archive of the running stack's data and config",
 		Long: `Write one tar.gz archive of the running stack (found like status finds it):
 
@@ -151,7 +153,9 @@ type backupVerifyOptions struct {
 func newCmdBackupVerify(f *Factory, runF func(*backupVerifyOptions) error) *cobra.Command {
 	opts := &backupVerifyOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "verify FILE",
+		Use: "verify FILE",
+		Example: `  investiq-mon backup verify investiq-backup-20261204T080000Z.tar.gz
+  investiq-mon backup verify --dir monitoring backup.tar.gz`,
 		Short: "Check an archive's signature, structure and every checksum",
 		Long: `Read the whole archive and check it: a sound gzip stream, a manifest first
 and signed with the backup key (INVESTIQ_BACKUP_KEY in --dir/.env, or

@@ -23,6 +23,8 @@ type doctorOptions struct {
 	GrafanaURL      string
 	Timeout         time.Duration
 	JSON            bool
+	// output is -o/--output; JSON is set from it.
+	output string
 	// specFlags are the global flags given that change the spec, as
 	// "--name value", for the files check's fix.
 	specFlags []string
@@ -34,7 +36,9 @@ var specFlagNames = []string{"api-address", "ml-address", "retention"}
 func newCmdDoctor(f *Factory, runF func(*doctorOptions) error) *cobra.Command {
 	opts := &doctorOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "doctor",
+		Use: "doctor",
+		Example: `  investiq-mon doctor
+  investiq-mon doctor --api-url http://127.0.0.1:3000/metrics -o json`,
 		Short: "Walk the troubleshooting steps and say what to fix",
 		Long: `Check, in the order data flows, what a person would otherwise check by hand
 when an alert does not arrive or a panel stays empty:
@@ -62,6 +66,7 @@ the same flags. Give them only if --dir was generated with them; to tell
 doctor where the API answers, use --api-url.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.JSON = opts.output == outJSON
 			for _, name := range specFlagNames {
 				if fl := cmd.Flag(name); fl != nil && fl.Changed {
 					opts.specFlags = append(opts.specFlags, "--"+name+" "+fl.Value.String())
@@ -79,8 +84,8 @@ doctor where the API answers, use --api-url.`,
 	fl.StringVar(&opts.PrometheusURL, "prometheus-url", "", "Prometheus' base URL (default: from the running stack)")
 	fl.StringVar(&opts.AlertmanagerURL, "alertmanager-url", "", "Alertmanager's base URL (default: from the running stack)")
 	fl.StringVar(&opts.GrafanaURL, "grafana-url", "", "Grafana's base URL (default: from the running stack)")
-	fl.DurationVar(&opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
-	fl.BoolVar(&opts.JSON, "json", false, "print the results as JSON")
+	durationVar(fl, &opts.Timeout, "timeout", 10*time.Second, "timeout of each request")
+	addOutputFlag(cmd, &opts.output, true, outJSON)
 	return cmd
 }
 

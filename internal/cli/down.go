@@ -21,7 +21,9 @@ type downOptions struct {
 func newCmdDown(f *Factory, runF func(*downOptions) error) *cobra.Command {
 	opts := &downOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "down",
+		Use: "down",
+		Example: `  investiq-mon down
+  investiq-mon down --backend local --wait 1m`,
 		Short: "Stop the monitoring stack; its data is kept unless --volumes",
 		Long: `Stop the stack that up started, as recorded in --state.
 
@@ -54,6 +56,6 @@ continues where this one stopped. --volumes deletes it.`,
 	fl.StringVar(&opts.Backend, "backend", "", "compose or local (default: what up recorded in --state)")
 	opts.stackLocation.addFlags(fl)
 	opts.lockFlags.addFlags(fl)
-	fl.DurationVar(&opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
+	durationVar(fl, &opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
 	return cmd
 }

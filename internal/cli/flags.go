@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+	"github.com/spf13/pflag"
 )
 
 // promDuration is a flag in Prometheus' duration syntax (15d, 12h, 90s),
@@ -27,3 +28,10 @@ func (p promDuration) Set(s string) error {
 }
 
 func (p promDuration) Type() string { return "duration" }
+
+// durationVar is every duration flag: Prometheus' syntax (30s, 1d, 2w),
+// one syntax across the CLI, with a default.
+func durationVar(fl *pflag.FlagSet, d *time.Duration, name string, def time.Duration, usage string) {
+	*d = def
+	fl.Var(promDuration{d}, name, usage)
+}

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	goio "io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/secrets"
+	"github.com/investiq/investiq-mon/internal/settings"
 )
 
 // DefaultDir is where the stack is generated unless told otherwise.
@@ -24,12 +27,18 @@ type generateOptions struct {
 	// Target is compose or kubernetes (generate_kube.go).
 	Target string
 	lockFlags
+	// Output is --output of --check (no -o: that is --out here).
+	Output string
 }
 
 func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Command {
 	opts := &generateOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "generate",
+		Use: "generate",
+		Example: `  investiq-mon generate
+  investiq-mon generate --check --diff          # the drift check for CI
+  investiq-mon generate --check --output json
+  investiq-mon generate --retention 30d --check # one run; keep it in monitoring/investiq-mon.yaml`,
 		Short: "Write every file of the stack from the spec",
 		Long: `Render prometheus.yml, the rule rendered, alertmanager.yml, Grafana's
 provisioning and dashboards, docker-compose.yml and .env.example from
@@ -53,6 +62,9 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 			}
 			if opts.Diff && !opts.Check {
 				return fmt.Errorf("%w: --diff goes with --check", errUsage)
+			}
+			if opts.Output != outText && !opts.Check {
+				return fmt.Errorf("%w: --output goes with --check", errUsage)
 			}
 			if err := generateTarget(cmd, opts); err != nil {
 				return err
@@ -82,6 +94,7 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
 	opts.lockFlags.addFlags(cmd.Flags())
+	addOutputFlag(cmd, &opts.Output, false, outJSON)
 	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
 	return cmd
 }
@@ -103,6 +116,15 @@ func generateRun(opts *generateOptions) error {
 	drifts, err := files.Check(opts.Out, rendered)
 	if err != nil {
 		return err
+	}
+	if opts.Check && opts.Output == outJSON {
+		if err := writeDriftJSON(io.Out, opts, len(rendered), drifts); err != nil {
+			return err
+		}
+		if len(drifts) > 0 {
+			return Exit(ExitError, nil)
+		}
+		return nil
 	}
 	if opts.Check {
 		for _, d := range drifts {
@@ -129,6 +151,12 @@ func generateRun(opts *generateOptions) error {
 	if opts.Target == targetKubernetes {
 		kubernetesNextSteps(opts, s)
 		return nil
+	}
+
+	if created, err := settings.WriteDefault(opts.Out); err != nil {
+		return fmt.Errorf("%s: %w", settings.Path(opts.Out), err)
+	} else if created {
+		fmt.Fprintf(io.ErrOut, "created %s: the stack's settings, every one at its default and commented out; edit it and commit it\n", settings.Path(opts.Out))
 	}
 
 	res, err := secrets.Ensure(opts.Out, s)
@@ -168,4 +196,31 @@ func gitIgnoreProblem(envPath string) string {
 		return envPath + " is not ignored by git: add it to .gitignore so its secrets are never committed"
 	}
 	return ""
+}
+
+// driftJSON is generate --check --output json; its names are a contract.
+type driftJSON struct {
+	Dir     string      `json:"dir"`
+	Files   int         `json:"files"`
+	Drifted []driftItem `json:"drifted"`
+}
+
+type driftItem struct {
+	Path   string `json:"path"`
+	Reason string `json:"reason"`
+	Diff   string `json:"diff,omitempty"`
+}
+
+func writeDriftJSON(w goio.Writer, opts *generateOptions, total int, drifts []files.Drift) error {
+	out := driftJSON{Dir: opts.Out, Files: total, Drifted: []driftItem{}}
+	for _, d := range drifts {
+		it := driftItem{Path: filepath.Join(opts.Out, filepath.FromSlash(d.Path)), Reason: d.Reason}
+		if opts.Diff {
+			it.Diff = d.Diff
+		}
+		out.Drifted = append(out.Drifted, it)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }

@@ -19,9 +19,10 @@ import (
 
 func newCmdGrafana(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "grafana",
-		Short: "Manage the stack's Grafana",
-		Args:  argsError(cobra.NoArgs),
+		Use:     "grafana",
+		Example: `  investiq-mon grafana reset-password`,
+		Short:   "Manage the stack's Grafana",
+		Args:    argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return fmt.Errorf("%w: grafana needs a subcommand, e.g. reset-password", errUsage)
 		},
@@ -48,7 +49,9 @@ const minPasswordLen = 12
 func newCmdGrafanaResetPassword(f *Factory, runF func(*resetPasswordOptions) error) *cobra.Command {
 	opts := &resetPasswordOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "reset-password",
+		Use: "reset-password",
+		Example: `  investiq-mon grafana reset-password
+  printf %s "$NEW" | investiq-mon grafana reset-password --password-stdin`,
 		Short: "Change Grafana's admin password and keep .env in step",
 		Long: `Change a Grafana user's password (the admin user by default) and store it
 as GRAFANA_ADMIN_PASSWORD in --dir/.env (mode 0600), so the stack's settings

@@ -26,7 +26,7 @@ const (
 type lockFlags struct{ LockWait time.Duration }
 
 func (lf *lockFlags) addFlags(fl *pflag.FlagSet) {
-	fl.DurationVar(&lf.LockWait, "lock-wait", 0, "when another investiq-mon run holds this stack's lock, wait this long for it (default: refuse at once, naming the command and pid holding it)")
+	durationVar(fl, &lf.LockWait, "lock-wait", 0, "when another investiq-mon run holds this stack's lock, wait this long for it (default: refuse at once, naming the command and pid holding it)")
 }
 
 // lockDirs locks each of dirs that exists (create says which to create

@@ -29,7 +29,9 @@ type restoreOptions struct {
 func newCmdRestore(f *Factory, runF func(*restoreOptions) error) *cobra.Command {
 	opts := &restoreOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "restore FILE",
+		Use: "restore FILE",
+		Example: `  investiq-mon restore investiq-backup-20261204T080000Z.tar.gz
+  investiq-mon restore -y backup.tar.gz`,
 		Short: "Put a backup archive back into the running stack",
 		Long: `Restore an archive written by ` + "`investiq-mon backup`" + `.
 
@@ -72,7 +74,7 @@ Without a terminal to ask on, restore needs --yes.`,
 	opts.stackLocation.addFlags(fl)
 	opts.trustFlags.addFlags(fl)
 	opts.lockFlags.addFlags(fl)
-	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long each server gets to be ready after its start")
+	durationVar(fl, &opts.Timeout, "timeout", 2*time.Minute, "how long each server gets to be ready after its start")
 	return cmd
 }
 

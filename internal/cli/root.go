@@ -61,8 +61,15 @@ type IOStreams struct {
 // Factory is what every command is built from.
 type Factory struct {
 	IO *IOStreams
-	// Settings are filled by the root's persistent flags.
+	// Settings are the stack's settings file (investiq-mon.yaml in the
+	// stack's directory) with the root's flags over it: loadSettings
+	// fills them before any command runs (settings.go).
 	Settings spec.Settings
+	// flagSettings are what the root's persistent flags say, and
+	// settingsErr what was wrong with the settings file: LoadSpec
+	// returns it, so commands that need no spec still run.
+	flagSettings spec.Settings
+	settingsErr  error
 	// Spec builds the stack's spec from Settings; tests replace it.
 	Spec func(spec.Settings) *spec.Spec
 	// Log writes to ErrOut.
@@ -76,8 +83,11 @@ func (f *Factory) LoadSpec() (*spec.Spec, error) { return f.LoadSpecWith(f.Setti
 
 // LoadSpecWith builds and checks the spec with settings set: the one
 // loader of every command, also of `up`, which moves the addresses of
-// the local backend to 127.0.0.1 first.
+// the local backend to 127.0.0.1 first. A broken settings file stops it.
 func (f *Factory) LoadSpecWith(set spec.Settings) (*spec.Spec, error) {
+	if f.settingsErr != nil {
+		return nil, f.settingsErr
+	}
 	s := f.Spec(set)
 	if err := s.Check(); err != nil {
 		return nil, fmt.Errorf("spec/investiq.go:\n%w", err)
@@ -143,13 +153,12 @@ inspects, backs up and restores the stack.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w: %v\nrun `%s --help` for usage", errUsage, err, c.CommandPath())
-	})
+	root.SetFlagErrorFunc(flagError)
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error { return f.loadSettings(cmd) }
 	pf := root.PersistentFlags()
-	pf.StringVar(&f.Settings.APIAddress, "api-address", "", "host:port of the InvestIQ API's /metrics (default api-server:3000)")
-	pf.StringVar(&f.Settings.MLAddress, "ml-address", "", "host:port of the ML signal-models service (default ml-service:8000)")
-	pf.Var(promDuration{&f.Settings.Retention}, "retention", "Prometheus retention, e.g. 30d (default 15d)")
+	pf.StringVar(&f.flagSettings.APIAddress, "api-address", "", "for this run: host:port of the InvestIQ API's /metrics (setting api_address; default api-server:3000)")
+	pf.StringVar(&f.flagSettings.MLAddress, "ml-address", "", "for this run: host:port of the ML signal-models service (setting ml_address; default ml-service:8000)")
+	pf.Var(promDuration{&f.flagSettings.Retention}, "retention", "for this run: Prometheus retention, e.g. 30d (setting retention; default 15d)")
 
 	root.AddCommand(
 		newCmdGenerate(f, nil),
@@ -167,7 +176,14 @@ inspects, backs up and restores the stack.`,
 		newCmdRoutes(f, nil),
 		newCmdSizing(f, nil),
 	)
+	groupCommands(root)
+	registerCompletions(root, f)
 	return root
+}
+
+// flagError makes every flag error, a bad value included, a usage error.
+func flagError(c *cobra.Command, err error) error {
+	return fmt.Errorf("%w: %v\nrun `%s --help` for usage", errUsage, err, c.CommandPath())
 }
 
 // argsError makes cobra's argument errors exit with the usage code.

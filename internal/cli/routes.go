@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -20,12 +21,15 @@ type routesOptions struct {
 	Labels []string
 	Verify string
 	verify bool
+	Output string
 }
 
 func newCmdRoutes(f *Factory, runF func(*routesOptions) error) *cobra.Command {
 	opts := &routesOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "routes",
+		Use: "routes",
+		Example: `  investiq-mon routes show
+  investiq-mon routes test severity=critical`,
 		Short: "Show Alertmanager's routing tree and test where alerts go",
 		Long: `Inspect the routing of alertmanager.yml as rendered from the spec (or
 --config FILE): 'routes show' prints the tree, 'routes test' the receivers a
@@ -35,7 +39,9 @@ label set reaches. Both use Alertmanager's own routing code, as amtool does.`,
 	cmd.PersistentFlags().StringVar(&opts.Config, "config", "", "alertmanager.yml to read instead of the one the spec renders")
 
 	show := &cobra.Command{
-		Use:   "show",
+		Use: "show",
+		Example: `  investiq-mon routes show
+  investiq-mon routes show --config alertmanager.yml`,
 		Short: "Print the routing tree and the inhibit rules",
 		Args:  argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -64,6 +70,7 @@ receivers, in that order, are reached.`,
 		},
 	}
 	test.Flags().StringVar(&opts.Verify, "verify-receivers", "", "comma-separated receivers the labels must reach, in order; exit 1 otherwise")
+	addOutputFlag(test, &opts.Output, true, outJSON)
 	cmd.AddCommand(show, test)
 	return cmd
 }
@@ -113,7 +120,16 @@ func routesTestRun(opts *routesOptions) error {
 		return err
 	}
 	got := routes.Receivers(cfg, ls)
-	fmt.Fprintln(opts.f.IO.Out, strings.Join(got, ","))
+	if opts.Output == outJSON {
+		enc := json.NewEncoder(opts.f.IO.Out)
+		if err := enc.Encode(struct {
+			Receivers []string `json:"receivers"`
+		}{append([]string{}, got...)}); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(opts.f.IO.Out, strings.Join(got, ","))
+	}
 	if !opts.verify {
 		return nil
 	}

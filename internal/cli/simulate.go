@@ -21,7 +21,9 @@ type simulateOptions struct {
 func newCmdSimulate(f *Factory, runF func(*simulateOptions) error) *cobra.Command {
 	opts := &simulateOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "simulate",
+		Use: "simulate",
+		Example: `  investiq-mon simulate
+  investiq-mon simulate --scenario halted --tick 200ms`,
 		Short: "Serve a stand-in for the InvestIQ API's /metrics, with scenarios",
 		Long: `Serve every metric of the spec on --listen /metrics, as the InvestIQ API
 would, and a stand-in ML service /metrics on --ml-listen, so the stack can be
@@ -50,7 +52,7 @@ Runs until interrupted (Ctrl-C). Scenario switches are logged to stderr.`,
 	cmd.Flags().StringVar(&opts.Listen, "listen", simulate.DefaultAPIListen, "address of the simulated API's /metrics")
 	cmd.Flags().StringVar(&opts.MLListen, "ml-listen", simulate.DefaultMLListen, `address of the simulated ML service's /metrics ("" for none)`)
 	cmd.Flags().StringVar(&opts.Scenario, "scenario", simulate.Healthy, "scenario to start in")
-	cmd.Flags().DurationVar(&opts.Tick, "tick", time.Second, "how often counters advance (rates stay per second)")
+	durationVar(cmd.Flags(), &opts.Tick, "tick", time.Second, "how often counters advance (rates stay per second)")
 	return cmd
 }
 

@@ -16,12 +16,16 @@ import (
 type sizingOptions struct {
 	f    *Factory
 	JSON bool
+	// output is -o/--output; JSON is set from it.
+	output string
 }
 
 func newCmdSizing(f *Factory, runF func(*sizingOptions) error) *cobra.Command {
 	opts := &sizingOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "sizing",
+		Use: "sizing",
+		Example: `  investiq-mon sizing
+  investiq-mon sizing --retention 30d -o json`,
 		Short: "Estimate the series, memory and disk the spec's stack needs",
 		Long: `Count, from the spec alone, the series Prometheus will hold: every
 combination of each metric's label values (declared Values, else MaxValues),
@@ -34,13 +38,14 @@ thumb: 1-2 bytes per sample on disk, about 3 kB per series in memory.
 A running stack's real figures are in ` + "`investiq-mon status`" + `.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.JSON = opts.output == outJSON
 			if runF != nil {
 				return runF(opts)
 			}
 			return sizingRun(opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	addOutputFlag(cmd, &opts.output, true, outJSON)
 	return cmd
 }
 

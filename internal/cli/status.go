@@ -23,13 +23,17 @@ import (
 type statusOptions struct {
 	f    *Factory
 	JSON bool
+	// output is -o/--output; JSON is set from it.
+	output string
 	stackLocation
 }
 
 func newCmdStatus(f *Factory, runF func(*statusOptions) error) *cobra.Command {
 	opts := &statusOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "status",
+		Use: "status",
+		Example: `  investiq-mon status
+  investiq-mon status -o json`,
 		Short: "Show the running stack: servers, targets, rules, alerts, InvestIQ's health",
 		Long: `Ask the running stack (found through --state, else the compose ports of the
 spec) for each component's state and version, every scrape target's health
@@ -41,6 +45,7 @@ request and error rates of the last 15 minutes as sparklines.
 Exits 1 when Prometheus or Alertmanager does not answer.`,
 		Args: argsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.JSON = opts.output == outJSON
 			if runF != nil {
 				return runF(opts)
 			}
@@ -48,7 +53,7 @@ Exits 1 when Prometheus or Alertmanager does not answer.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&opts.JSON, "json", false, "print JSON instead of tables")
+	addOutputFlag(cmd, &opts.output, true, outJSON)
 	opts.addFlags(fl)
 	return cmd
 }

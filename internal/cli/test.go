@@ -21,6 +21,7 @@ type testOptions struct {
 	Run     []string
 	JUnit   string
 	Verbose bool
+	Output  string
 }
 
 func newCmdTest(f *Factory, runF func(*testOptions) error) *cobra.Command {
@@ -40,7 +41,8 @@ A failure prints a diff of the alerts expected against those got.
 Exit status: 0 all pass, 1 any test fails.`,
 		Example: `  investiq-mon test
   investiq-mon test --run 'ServiceDown/.*disappeared'
-  investiq-mon test --junit report.xml my_rules_test.yml`,
+  investiq-mon test --junit report.xml my_rules_test.yml
+  investiq-mon test -o github   # failures as GitHub Actions annotations`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ctx = cmd.Context()
 			opts.Files = args
@@ -52,6 +54,7 @@ Exit status: 0 all pass, 1 any test fails.`,
 	}
 	cmd.Flags().StringArrayVar(&opts.Run, "run", nil, "run only test groups whose name (`ALERT/CASE` for the spec's cases) matches this regular expression; repeatable")
 	cmd.Flags().StringVar(&opts.JUnit, "junit", "", "also write a JUnit XML report to this file")
+	addOutputFlag(cmd, &opts.Output, true, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit)
 	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "list passing test groups too")
 	return cmd
 }
@@ -95,7 +98,11 @@ func testRun(opts *testOptions) error {
 	}
 
 	results := ruletest.Run(opts.ctx, src, files, ruletest.Options{Run: run})
-	ruletest.WriteText(io.Out, results, opts.Verbose)
+	if opts.Output == outText {
+		ruletest.WriteText(io.Out, results, opts.Verbose)
+	} else if err := writeTestOutput(io.Out, opts.Output, src, results); err != nil {
+		return err
+	}
 	if opts.JUnit != "" {
 		if err := writeJUnit(opts.JUnit, results); err != nil {
 			return fmt.Errorf("--junit: %w", err)

@@ -28,7 +28,9 @@ type upOptions struct {
 func newCmdUp(f *Factory, runF func(*upOptions) error) *cobra.Command {
 	opts := &upOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "up",
+		Use: "up",
+		Example: `  investiq-mon up
+  investiq-mon up --backend local --timeout 1m`,
 		Short: "Start the monitoring stack, or reload it when its files changed",
 		Long: `Start Prometheus, Alertmanager and Grafana and wait until each is ready.
 
@@ -69,6 +71,21 @@ admin password of admin unless --insecure-dev.`,
 			if opts.Pull != "" && !slices.Contains(stack.PullPolicies, opts.Pull) {
 				return fmt.Errorf("%w: --pull must be one of %s, not %q", errUsage, strings.Join(stack.PullPolicies, ", "), opts.Pull)
 			}
+			// The local backend's ports follow the settings file's unless
+			// a flag says otherwise.
+			for _, p := range []struct {
+				flag string
+				dst  *int
+				set  int
+			}{
+				{"prometheus-port", &opts.PrometheusPort, f.Settings.PrometheusPort},
+				{"alertmanager-port", &opts.AlertmanagerPort, f.Settings.AlertmanagerPort},
+				{"grafana-port", &opts.GrafanaPort, f.Settings.GrafanaPort},
+			} {
+				if !cmd.Flags().Changed(p.flag) && p.set != 0 {
+					*p.dst = p.set
+				}
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -77,7 +94,7 @@ admin password of admin unless --insecure-dev.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Backend, "backend", stack.Compose, "compose (docker compose) or local (processes on 127.0.0.1)")
-	fl.DurationVar(&opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
+	durationVar(fl, &opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
 	fl.StringVar(&opts.Pull, "pull", "", "compose backend: pull images always, missing (compose's default) or never (then Grafana is skipped when its image is not on the engine)")
 	opts.stackLocation.addFlags(fl)
 	opts.lockFlags.addFlags(fl)
@@ -90,6 +107,10 @@ admin password of admin unless --insecure-dev.`,
 
 func upRun(cmd *cobra.Command, opts *upOptions) error {
 	f := opts.f
+	// A broken settings file stops up before it takes the lock.
+	if f.settingsErr != nil {
+		return f.settingsErr
+	}
 	unlock, err := opts.lock(cmd.Context(), f, "up", opts.lockFlags, false)
 	if err != nil {
 		return err

@@ -3,6 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	goio "io"
+	"os"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -10,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/settings"
 	"github.com/investiq/investiq-mon/internal/validate"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -31,7 +35,7 @@ type validateOptions struct {
 func newCmdValidate(f *Factory, runF func(*validateOptions) error) *cobra.Command {
 	opts := &validateOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "validate [PATH...]",
+		Use:   "validate [PATH...|-]",
 		Short: "Check the stack's files as promtool and amtool do, and against the spec",
 		Long: `Validate rule files, Prometheus and Alertmanager configs, promtool rule
 tests, file_sd target files, Grafana dashboards and provisioning, compose
@@ -58,16 +62,14 @@ Exit status, as promtool: 0 clean (warnings and notes alone too), 1 on any
 error, 3 on warnings only when --lint-fatal is given, 2 on a usage error.
 `,
 		Example: `  investiq-mon validate --lint-fatal monitoring/
-  investiq-mon validate monitoring/prometheus --format json
+  investiq-mon validate monitoring/prometheus -o json
   investiq-mon validate --profile promtool their_rules.yml prometheus.yml
-  investiq-mon validate --enable alerts/ --kind rules my_rules.yml`,
+  investiq-mon validate --enable alerts/ --kind rules my_rules.yml
+  cat rules.yml | investiq-mon validate --kind rules -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if len(opts.Paths) == 0 {
 				opts.Paths = []string{opts.Dir}
-			}
-			if opts.Format != "text" && opts.Format != "json" {
-				return fmt.Errorf("%w: --format must be text or json, not %q", errUsage, opts.Format)
 			}
 			if opts.Kind != "" && !slices.Contains(validate.Kinds, validate.Kind(opts.Kind)) {
 				return fmt.Errorf("%w: --kind %q is not one of %s", errUsage, opts.Kind, kindNames())
@@ -88,7 +90,10 @@ error, 3 on warnings only when --lint-fatal is given, 2 on a usage error.
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Kind, "kind", "", "treat every file as this kind: "+kindNames())
-	fl.StringVar(&opts.Format, "format", "text", "output format: text or json")
+	addOutputFlag(cmd, &opts.Format, true, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit)
+	// --format, the earlier name, stays as a hidden alias.
+	fl.Var(outputValue{dst: &opts.Format, allowed: []string{outText, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit}}, "format", "same as --output")
+	_ = fl.MarkHidden("format")
 	fl.BoolVar(&opts.LintFatal, "lint-fatal", false, "exit 3 when there are warnings (lint findings) and no errors")
 	fl.BoolVar(&opts.IgnoreUnknownFields, "ignore-unknown-fields", false, "accept fields rulefmt does not know in rule files")
 	fl.BoolVar(&opts.SyntaxOnly, "syntax-only", false, "do not check that files named by configs exist (rule files, credentials, TLS files, mounts)")
@@ -132,11 +137,28 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 	// often (the heap may grow to 4x the live data instead of 2x), which
 	// spares a good share of the CPU time on a 10,000-rule file.
 	debug.SetGCPercent(400)
+	if err := opts.f.settingsErr; err != nil {
+		// The settings file is a finding of its own when it is validated;
+		// the cross-checks go on with the defaults and the flags.
+		if se := (*settings.Error)(nil); errors.As(err, &se) {
+			fmt.Fprintf(io.ErrOut, "warning: %s is not valid (validate it to see why): the spec's cross-checks use the default settings\n", se.Path)
+		} else {
+			fmt.Fprintf(io.ErrOut, "warning: the spec's cross-checks use the default settings: %v\n", err)
+		}
+		opts.f.settingsErr, opts.f.Settings = nil, opts.f.flagSettings
+	}
 	s, err := opts.f.LoadSpec()
 	if err != nil {
 		return err
 	}
-	res, err := validate.Run(cmd.Context(), opts.Paths, validate.Options{
+	paths, fromStdin, err := stdinPaths(io.In, opts.Paths)
+	if err != nil {
+		return err
+	}
+	if fromStdin != "" {
+		defer os.RemoveAll(filepath.Dir(fromStdin))
+	}
+	res, err := validate.Run(cmd.Context(), paths, validate.Options{
 		Kind:                validate.Kind(opts.Kind),
 		IgnoreUnknownFields: opts.IgnoreUnknownFields,
 		SyntaxOnly:          opts.SyntaxOnly,
@@ -153,9 +175,21 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 		}
 		return err
 	}
-	if opts.Format == "json" {
+	if fromStdin != "" {
+		renameStdin(res, fromStdin)
+	}
+	switch opts.Format {
+	case outJSON:
 		err = validate.WriteJSON(io.Out, res)
-	} else {
+	case outGitHub:
+		err = validate.WriteGitHub(io.Out, res)
+	case outCheckstyle:
+		err = validate.WriteCheckstyle(io.Out, res)
+	case outSARIF:
+		err = validate.WriteSARIF(io.Out, res)
+	case outJUnit:
+		err = validate.WriteJUnit(io.Out, res, opts.LintFatal)
+	default:
 		err = validate.WriteText(io.Out, res)
 	}
 	if err != nil {
@@ -196,4 +230,52 @@ func specRuleNames(s *spec.Spec) (records, alerts []string, err error) {
 		alerts = append(alerts, a...)
 	}
 	return records, alerts, nil
+}
+
+// stdinName is how findings name the file read from standard input.
+const stdinName = "<stdin>"
+
+// stdinPaths replaces a path "-" by a file holding standard input (in a
+// directory of its own, which the caller removes), as promtool reads
+// standard input; validate.Run reads paths.
+func stdinPaths(in goio.Reader, paths []string) ([]string, string, error) {
+	i := slices.Index(paths, "-")
+	if i < 0 {
+		return paths, "", nil
+	}
+	if slices.Index(paths[i+1:], "-") >= 0 {
+		return nil, "", fmt.Errorf("%w: - (standard input) may be given once", errUsage)
+	}
+	data, err := goio.ReadAll(in)
+	if err != nil {
+		return nil, "", fmt.Errorf("standard input: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "investiq-mon-stdin-")
+	if err != nil {
+		return nil, "", err
+	}
+	p := filepath.Join(dir, "stdin.yml")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		os.RemoveAll(dir)
+		return nil, "", err
+	}
+	out := slices.Clone(paths)
+	out[i] = p
+	return out, p, nil
+}
+
+// renameStdin names standard input's file as the user knows it.
+func renameStdin(res *validate.Result, tmp string) {
+	for i, f := range res.Files {
+		if f == tmp {
+			res.Files[i] = stdinName
+		}
+	}
+	for i := range res.Findings {
+		f := &res.Findings[i]
+		if f.Path == tmp {
+			f.Path = stdinName
+		}
+		f.Message = strings.ReplaceAll(f.Message, tmp, stdinName)
+	}
 }

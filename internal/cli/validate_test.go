@@ -44,6 +44,9 @@ func TestValidateFlags(t *testing.T) {
 		{"a check name that matches nothing is a usage error", []string{"--enable", "alerts/severty"}, nil, errUsage},
 		{"a prefix that matches nothing is a usage error", []string{"--disable", "secrets/"}, nil, errUsage},
 		{"an unknown format is a usage error", []string{"--format", "xml"}, nil, errUsage},
+		{"-o takes the CI formats", []string{"-o", "sarif"}, func(o *validateOptions) bool { return o.Format == "sarif" }, nil},
+		{"--json is -o json", []string{"--json"}, func(o *validateOptions) bool { return o.Format == "json" }, nil},
+		{"an unknown -o is a usage error", []string{"-o", "yaml"}, nil, errUsage},
 		{"an unknown kind is a usage error", []string{"--kind", "nope"}, nil, errUsage},
 	}
 	for _, tt := range tests {
@@ -51,6 +54,7 @@ func TestValidateFlags(t *testing.T) {
 			var got *validateOptions
 			f := NewFactory(&IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
 			cmd := newCmdValidate(f, func(o *validateOptions) error { got = o; return nil })
+			cmd.SetFlagErrorFunc(flagError)
 			cmd.SetArgs(tt.args)
 			cmd.SetOut(&bytes.Buffer{})
 			cmd.SetErr(&bytes.Buffer{})

@@ -327,6 +327,12 @@ func Load(ctx context.Context, client *http.Client, source string) ([]*dto.Metri
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (give a saved /metrics file, or an http:// URL)", source, errors.Unwrap(err))
 	}
+	return ParseData(source, data)
+}
+
+// ParseData parses a saved exposition (text format or OpenMetrics, told
+// apart by its content) read from source, e.g. standard input.
+func ParseData(source string, data []byte) ([]*dto.MetricFamily, error) {
 	fams, err := Parse(bytes.NewReader(data), sniff(data))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", source, err)

@@ -57,6 +57,7 @@ var Checks = []Check{
 	{"http-config/invalid", Upstream, "the HTTP client file promtool and amtool load with --http.config.file"},
 	{"compose/invalid", Upstream, "docker compose's loader and schema"},
 	{"dashboard/invalid", Upstream, "dashboard JSON Grafana cannot load"},
+	{"settings/invalid", Upstream, "investiq-mon.yaml, the stack's settings: unknown keys, durations, host:port addresses, ports"},
 	{"provisioning/invalid", Upstream, "provisioning files Grafana refuses: apiVersion, names, two default datasources, providers"},
 	{"kubernetes/invalid", Upstream, "a Kubernetes manifest that is not YAML, or lacks apiVersion, kind or metadata.name"},
 	{"kubernetes/schema", Upstream, "a manifest field the resource's API type does not have, or of the wrong type (prometheus-operator's and Kubernetes' types, decoded strictly)"},

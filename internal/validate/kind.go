@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/investiq/investiq-mon/internal/settings"
 )
 
 // Kind is what a file is.
@@ -29,11 +31,15 @@ const (
 	KindHTTPConfig Kind = "http-config"
 	// KindEnv is a dotenv file; only its mode is checked.
 	KindEnv Kind = "env"
+	// KindSettings is investiq-mon.yaml, the stack's settings file: known
+	// by its name, as kustomization.yaml is, since it may hold nothing but
+	// comments.
+	KindSettings Kind = "settings"
 )
 
 // Kinds are the values --kind accepts.
 var Kinds = []Kind{KindRules, KindPrometheus, KindAlertmanager, KindRuleTest, KindFileSD, KindDashboard,
-	KindProvisioning, KindCompose, KindWebConfig, KindHTTPConfig, KindEnv, KindKubernetes}
+	KindProvisioning, KindCompose, KindWebConfig, KindHTTPConfig, KindEnv, KindKubernetes, KindSettings}
 
 func kindList() string {
 	s := make([]string, len(Kinds))
@@ -55,6 +61,9 @@ func (e *posError) Error() string { return e.msg }
 // of a YAML document, or the shape of a JSON one. Extensions are not
 // trusted: rule files, configs and compose files are all .yml.
 func Detect(path string, data []byte) (Kind, error) {
+	if filepath.Base(path) == settings.FileName {
+		return KindSettings, nil
+	}
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 {
 		return "", fmt.Errorf("empty file: not a rule file, config, dashboard or compose file")

@@ -38,5 +38,6 @@ func WriteJSON(w io.Writer, r *Result) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // messages quote PromQL: keep < and > readable
 	return enc.Encode(rep)
 }

@@ -442,6 +442,8 @@ func checkFile(f *file, opts Options, own ownership) {
 		checkSecretFileMode(f)
 	case KindKubernetes:
 		checkKubernetes(f, opts)
+	case KindSettings:
+		checkSettings(f)
 	}
 }
 
