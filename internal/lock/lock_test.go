@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,6 +128,15 @@ func TestRunningChecksTheRecordedCommand(t *testing.T) {
 	}
 	defer func() { sleep.Process.Kill(); sleep.Wait() }()
 	pid := sleep.Process.Pid
+	// Start returns once the child is forked, maybe before it has
+	// executed sleep: until then its cmdline is this test binary's.
+	for i := 0; i < 500; i++ {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if strings.HasPrefix(string(b), "sleep\x00") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if !Running(Holder{PID: pid, Argv: []string{"sleep", "60"}}) {
 		t.Error("a live process running its recorded command is not seen as running")
 	}
