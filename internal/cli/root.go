@@ -175,7 +175,9 @@ inspects, backs up and restores the stack.`,
 		newCmdGrafana(f),
 		newCmdRoutes(f, nil),
 		newCmdSizing(f, nil),
+		newCmdVersion(f, nil),
 	)
+	addVersionFlag(root, f)
 	groupCommands(root)
 	registerCompletions(root, f)
 	return root

@@ -21,9 +21,13 @@ import (
 	"github.com/go-openapi/runtime"
 	httptransport "github.com/go-openapi/runtime/client"
 	"github.com/go-openapi/strfmt"
-	goapi "github.com/grafana/grafana-openapi-client-go/client"
+	"github.com/grafana/grafana-openapi-client-go/client/admin_users"
+	"github.com/grafana/grafana-openapi-client-go/client/dashboards"
+	"github.com/grafana/grafana-openapi-client-go/client/datasources"
 	"github.com/grafana/grafana-openapi-client-go/client/folders"
+	"github.com/grafana/grafana-openapi-client-go/client/health"
 	"github.com/grafana/grafana-openapi-client-go/client/search"
+	"github.com/grafana/grafana-openapi-client-go/client/users"
 	"github.com/grafana/grafana-openapi-client-go/models"
 )
 
@@ -49,13 +53,27 @@ const RequestTimeout = 10 * time.Second
 
 // Client talks to one Grafana as one user.
 type Client struct {
-	api *goapi.GrafanaHTTPAPI
+	api *services
 	url string
+}
+
+// services are the parts of Grafana's API investiq-mon calls, each built
+// on its own: the generated aggregate client (client.New) would link all
+// of the API's ~40 services into the binary, for a longer cold build and
+// start-up.
+type services struct {
+	AdminUsers  admin_users.ClientService
+	Dashboards  dashboards.ClientService
+	Datasources datasources.ClientService
+	Folders     folders.ClientService
+	Health      health.ClientService
+	Search      search.ClientService
+	Users       users.ClientService
 }
 
 // New returns a client for the Grafana at baseURL (http://host:port) with
 // basic auth. It builds its own go-openapi transport instead of calling
-// goapi.NewHTTPClientWithConfig, because that one mutates
+// the client package's NewHTTPClientWithConfig, because that one mutates
 // http.DefaultTransport (its TLS config) on every call: a data race for a
 // process that also talks to Prometheus.
 func New(baseURL, user, password string) (*Client, error) {
@@ -71,8 +89,17 @@ func New(baseURL, user, password string) (*Client, error) {
 	rt.Consumers[runtime.JSONMime] = runtime.ConsumerFunc(func(r io.Reader, v any) error {
 		return json.NewDecoder(r).Decode(v)
 	})
-	cfg := goapi.DefaultTransportConfig().WithHost(u.Host).WithBasePath(base).WithSchemes([]string{u.Scheme})
-	return &Client{api: goapi.New(rt, cfg, strfmt.Default), url: baseURL}, nil
+	f := strfmt.Default
+	api := &services{
+		AdminUsers:  admin_users.New(rt, f),
+		Dashboards:  dashboards.New(rt, f),
+		Datasources: datasources.New(rt, f),
+		Folders:     folders.New(rt, f),
+		Health:      health.New(rt, f),
+		Search:      search.New(rt, f),
+		Users:       users.New(rt, f),
+	}
+	return &Client{api: api, url: baseURL}, nil
 }
 
 // URL is the base URL the client talks to.

@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
-	"github.com/grafana/grafana-foundation-sdk/go/cog/plugins"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/prometheus/prometheus/promql/parser"
 	"gopkg.in/yaml.v3"
@@ -235,7 +234,7 @@ func checkDashboard(f *file, _ Options) {
 // checkDashboardSchema decodes the dashboard with the Grafana foundation
 // SDK's strict schema, which is costly: it runs only when its check is on.
 func checkDashboardSchema(f *file, data []byte, ix *jsonIndex, prefix string) {
-	registerPlugins.Do(plugins.RegisterDefaultPlugins)
+	registerPlugins.Do(registerPanelTypes)
 	var strict dashboard.Dashboard
 	err := strict.UnmarshalJSONStrict(data)
 	if err == nil {
