@@ -29,6 +29,8 @@ COLD=${COLD:-1}
 PARALLEL=${PARALLEL:-0}
 revs=("$@")
 [[ ${#revs[@]} -gt 0 ]] || revs=(HEAD)
+# Resolve every revision once: HEAD may move while the cold builds run.
+for i in "${!revs[@]}"; do revs[i]=$(git rev-parse --short "${revs[i]}"); done
 
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
