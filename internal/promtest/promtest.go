@@ -10,8 +10,11 @@
 package promtest
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -105,7 +108,24 @@ func (t *StartTimestamp) UnmarshalYAML(unmarshal func(any) error) error {
 func Decode(data []byte) (*File, error) {
 	var f File
 	if err := yaml.UnmarshalStrict(data, &f); err != nil {
-		return nil, err
+		return nil, clampLine(err, data)
 	}
 	return &f, nil
+}
+
+var syntaxLineRE = regexp.MustCompile(`^yaml: line (\d+):`)
+
+// clampLine points a syntax error the YAML scanner reports one line past
+// the end of an input without a final newline at its last line instead.
+func clampLine(err error, data []byte) error {
+	m := syntaxLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	// The last line, counting the empty one after a final newline.
+	n := bytes.Count(data, []byte("\n")) + 1
+	if line, _ := strconv.Atoi(m[1]); line <= n {
+		return err
+	}
+	return errors.New("yaml: line " + strconv.Itoa(n) + ":" + err.Error()[len(m[0]):])
 }

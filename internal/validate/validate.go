@@ -14,6 +14,7 @@
 package validate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -196,7 +197,21 @@ func (f *file) add(fd Finding) {
 	if fd.Path == "" {
 		fd.Path = f.path
 	}
+	// The YAML scanner reports a problem at the end of an input without a
+	// final newline one line past the last: point at the last line.
+	if fd.Path == f.path && f.data != nil {
+		if n := lastLine(f.data); fd.Line > n {
+			fd.Line, fd.Col = n, 0
+		}
+	}
 	f.findings = append(f.findings, fd)
+}
+
+// lastLine is the number of the last line of data, counting the empty
+// one after a final newline: the end of the input, where a reader says
+// a truncated file ends.
+func lastLine(data []byte) int {
+	return bytes.Count(data, []byte("\n")) + 1
 }
 
 func (f *file) errorf(line, col int, check, format string, args ...any) {
