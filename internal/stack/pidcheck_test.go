@@ -1,10 +1,13 @@
 package stack
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // livePID reports whether a component's pid file names a live process,
@@ -49,6 +52,14 @@ func TestProcessRunsNeedsTheRecordedCommand(t *testing.T) {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	pid := cmd.Process.Pid
+	// Start returns once the child is forked, maybe before it has
+	// executed sleep: until then its cmdline is this test binary's.
+	for i := 0; i < 500; i++ {
+		if b, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); strings.HasPrefix(string(b), sleep+"\x00") {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if processRuns(pid, Process{Path: filepath.Join(filepath.Dir(sleep), "other"), Args: []string{"30"}}) {
 		t.Error("a process matched a command it does not run")
 	}
