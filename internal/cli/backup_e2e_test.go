@@ -59,7 +59,7 @@ func (b *brStack) up() {
 // at a terminal has it, and returns what the terminal showed.
 func (b *brStack) onTerminal(args ...string) (int, string, string) {
 	b.t.Helper()
-	master, slave := openPTY(b.t)
+	master, slave := testutil.OpenPTY(b.t)
 	var shown bytes.Buffer
 	read := make(chan struct{})
 	go func() { _, _ = io.Copy(&shown, master); close(read) }()

@@ -2,15 +2,14 @@ package cmdutil
 
 import (
 	"bytes"
-	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
+
+	"github.com/investiq/investiq-mon/internal/testutil"
 )
 
 // run builds a root with the root flags and one command that logs at
@@ -79,29 +78,6 @@ func TestQuietAndVerboseTogetherIsAUsageError(t *testing.T) {
 	}
 }
 
-// openPTY opens a pseudo-terminal pair; what is written to slave is read
-// from master.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); m.Close() })
-	return m, s
-}
-
 // sgr matches a colour or style escape sequence.
 var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
@@ -122,7 +98,7 @@ func TestTerminalLogsAreHumanAndHonourNoColor(t *testing.T) {
 		{"--no-color", nil, []string{"say", "-v", "--no-color"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			master, slave := openPTY(t)
+			master, slave := testutil.OpenPTY(t)
 			var shown bytes.Buffer
 			done := make(chan struct{})
 			go func() { _, _ = io.Copy(&shown, master); close(done) }()

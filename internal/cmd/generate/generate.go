@@ -182,17 +182,15 @@ func generateRun(opts *Options) error {
 }
 
 // gitIgnoreProblem says so when .env sits in a git work tree that would
-// commit it.
+// commit it. One git process: check-ignore exits 0 when the file is
+// ignored, 1 when it is not, and 128 outside a work tree (or on any
+// other trouble), which says nothing.
 func gitIgnoreProblem(envPath string) string {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		return ""
 	}
-	dir := filepath.Dir(envPath)
-	if err := exec.Command(git, "-C", dir, "rev-parse", "--is-inside-work-tree").Run(); err != nil {
-		return "" // not in a git work tree
-	}
-	err = exec.Command(git, "-C", dir, "check-ignore", "-q", filepath.Base(envPath)).Run()
+	err = exec.Command(git, "-C", filepath.Dir(envPath), "check-ignore", "-q", filepath.Base(envPath)).Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return envPath + " is not ignored by git: add it to .gitignore so its secrets are never committed"
