@@ -250,7 +250,11 @@ func TestBackupRestoreCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &vj); code != 0 || err != nil {
 		t.Fatalf("backup verify -o json: exit %d, %v:\n%s", code, err, out)
 	}
-	if !vj.OK || !vj.Signed || vj.KeyID == "" || vj.Files == 0 || vj.Bytes == 0 || len(vj.Components) < 2 || vj.Components[0].Status != "saved" {
+	saved := map[string]string{}
+	for _, c := range vj.Components {
+		saved[c.Name] = c.Status
+	}
+	if !vj.OK || !vj.Signed || vj.KeyID == "" || vj.Files == 0 || vj.Bytes == 0 || saved["prometheus"] != "saved" || saved["alertmanager"] != "saved" {
 		t.Errorf("backup verify -o json: %+v", vj)
 	}
 
