@@ -4,7 +4,8 @@
 // `go run ./cmd/investiq-mon-generate` compiles a fraction of what the
 // full CLI needs (Prometheus' and Alertmanager's configuration packages
 // pull in cloud SDKs for remote write auth and notifiers), so a
-// newcomer's first run is quick; everything else is in investiq-mon.
+// newcomer's first run is quick; everything else is in investiq-mon, the
+// kubernetes target too (its API types are an eighth of this build).
 package main
 
 import (
@@ -33,7 +34,7 @@ func main() {
 // newRoot is generate as the root command, with the root flags every
 // investiq-mon command takes and --version.
 func newRoot(f *cmdutil.Factory) *cobra.Command {
-	root := generate.NewCmd(f, nil)
+	root := generate.NewCmd(f, nil, nil)
 	root.Use = "investiq-mon-generate"
 	root.Example = `  investiq-mon-generate                  # the same as: investiq-mon generate
   investiq-mon-generate --check --diff   # the drift check for CI`

@@ -29,7 +29,7 @@ inspects, backs up and restores the stack.`,
 	cmdutil.AddRootFlags(root, f)
 
 	root.AddCommand(
-		generate.NewCmd(f, nil),
+		generate.NewCmd(f, kubernetesTarget, nil),
 		newCmdValidate(f, nil),
 		newCmdTest(f, nil),
 		newCmdSimulate(f, nil),

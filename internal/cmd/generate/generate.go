@@ -26,15 +26,18 @@ type Options struct {
 	Out   string
 	Check bool
 	Diff  bool
-	// Target is compose or kubernetes (generate_kube.go).
+	// Target is compose or kubernetes (kube.go).
 	Target string
+	kube   *Kubernetes
 	cmdutil.LockFlags
 	// Output is --output of --check (no -o: that is --out here).
 	Output string
 }
 
-func NewCmd(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
-	opts := &Options{f: f}
+// NewCmd is `generate`; kube is the kubernetes target, nil where it is
+// not linked (investiq-mon-generate).
+func NewCmd(f *cmdutil.Factory, kube *Kubernetes, runF func(*Options) error) *cobra.Command {
+	opts := &Options{f: f, kube: kube}
 	cmd := &cobra.Command{
 		Use: "generate",
 		Example: `  investiq-mon generate
@@ -151,7 +154,7 @@ func generateRun(opts *Options) error {
 	}
 	io.Infof("%d files in %s, %d changed", len(rendered), opts.Out, len(toWrite))
 	if opts.Target == TargetKubernetes {
-		kubernetesNextSteps(opts, s)
+		opts.kube.NextSteps(io.Info(), s, opts.Out)
 		return nil
 	}
 
