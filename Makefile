@@ -30,10 +30,12 @@ AM_IMAGE   := prom/alertmanager:v0.31.1
 all: build
 
 build:
-	$(GO) build -o bin/investiq-mon ./cmd/investiq-mon
+	$(GO) build -o bin/ ./cmd/investiq-mon ./cmd/investiq-mon-generate
 
+# investiq-mon generate, built alone (cmd/investiq-mon-generate links no
+# parser): the quick first run on a fresh machine.
 generate:
-	$(GO) run ./cmd/investiq-mon generate
+	$(GO) run ./cmd/investiq-mon-generate
 
 # Prometheus 3.16 (prometheus, promtool) and amtool 0.35 from one tools
 # module; the Alertmanager 0.31.1 server from another (0.32+ cannot be built

@@ -3,7 +3,8 @@
 # by default), from a clean export of that revision (so edits in the work
 # tree never leak into a build):
 #
-#   cold   `go run ./cmd/investiq-mon generate` with an empty GOCACHE: the
+#   cold   `go run ./cmd/investiq-mon generate` (and, where the revision
+#          has it, `go run ./cmd/investiq-mon-generate`) with an empty GOCACHE: the
 #          first run on a fresh machine. GOMODCACHE is shared: downloads
 #          are not compiling, and the module cache is usually there.
 #   warm   the same `go run` again (Go caches the linked binary too)
@@ -49,11 +50,20 @@ export_rev() {
 	git -C "$2" init -q
 }
 
-# cold REV DIR: go run … generate with a fresh GOCACHE; prints seconds.
+# entries DIR: the ways to run generate that the revision in DIR has, as
+# "name package subcommand": the full CLI, and the light binary of
+# generate alone where it exists.
+entries() {
+	echo "full ./cmd/investiq-mon generate"
+	if [[ -d $1/cmd/investiq-mon-generate ]]; then echo "light ./cmd/investiq-mon-generate -"; fi
+}
+
+# cold ID DIR PKG SUB: go run PKG SUB with a fresh GOCACHE; prints ms.
 cold() {
-	local cache="$work/gocache-$1" t0 t1
+	local cache="$work/gocache-$1" t0 t1 sub=$4
+	[[ $sub == - ]] && sub=
 	t0=$(now)
-	(cd "$2" && GOCACHE="$cache" GOFLAGS=-mod=readonly go run ./cmd/investiq-mon generate --out "$work/out-cold-$1" >/dev/null 2>&1)
+	(cd "$2" && GOCACHE="$cache" GOFLAGS=-mod=readonly go run "$3" $sub -o "$work/out-cold-$1" >/dev/null 2>&1)
 	t1=$(now)
 	echo "$(ms "$t0" "$t1")"
 }
@@ -62,62 +72,62 @@ printf 'package main\n\nimport "os"\n\nfunc main() { os.Stdout.WriteString("hell
 (cd "$work" && go build -o hello hello.go)
 
 declare -A cold_ms
+jobs=() # "id name pkg sub"
 for rev in "${revs[@]}"; do
 	id=$(git rev-parse --short "$rev")
 	export_rev "$rev" "$work/src-$id"
+	while read -r name pkg sub; do jobs+=("$id $name $pkg $sub"); done < <(entries "$work/src-$id")
 done
 if [[ $COLD == 1 ]]; then
 	echo "cold builds (load before: $(load), $(nproc) CPUs)..." >&2
-	if [[ $PARALLEL == 1 ]]; then
-		for rev in "${revs[@]}"; do
-			id=$(git rev-parse --short "$rev")
-			cold "$id" "$work/src-$id" >"$work/cold-$id" &
-		done
-		wait
-	else
-		for rev in "${revs[@]}"; do
-			id=$(git rev-parse --short "$rev")
-			cold "$id" "$work/src-$id" >"$work/cold-$id"
-		done
-	fi
-	for rev in "${revs[@]}"; do
-		id=$(git rev-parse --short "$rev")
-		cold_ms[$id]=$(cat "$work/cold-$id")
+	for j in "${jobs[@]}"; do
+		read -r id name pkg sub <<<"$j"
+		if [[ $PARALLEL == 1 ]]; then
+			cold "$id-$name" "$work/src-$id" "$pkg" "$sub" >"$work/cold-$id-$name" &
+		else
+			cold "$id-$name" "$work/src-$id" "$pkg" "$sub" >"$work/cold-$id-$name"
+		fi
+	done
+	wait
+	for j in "${jobs[@]}"; do
+		read -r id name pkg sub <<<"$j"
+		cold_ms[$id-$name]=$(cat "$work/cold-$id-$name")
 	done
 	echo "load after cold builds: $(load)" >&2
 fi
 
-printf '%-9s %9s %8s %9s %17s %17s %17s\n' rev cold_s warm_s size_MB "help_ms min/med" "gen_ms min/med" "peer_ms min/med"
-for rev in "${revs[@]}"; do
-	id=$(git rev-parse --short "$rev")
+printf '%-15s %9s %8s %9s %17s %17s %17s\n' rev/entry cold_s warm_s size_MB "help_ms min/med" "gen_ms min/med" "peer_ms min/med"
+for j in "${jobs[@]}"; do
+	read -r id name pkg sub <<<"$j"
+	[[ $sub == - ]] && sub=
 	src="$work/src-$id"
-	(cd "$src" && go build -o "$work/investiq-mon-$id" ./cmd/investiq-mon)
-	bin="$work/investiq-mon-$id"
+	bin="$work/bin-$id-$name"
+	(cd "$src" && go build -o "$bin" "$pkg")
 	size=$(stat -c %s "$bin")
 
 	# Warm: the shared build cache now holds this revision's packages and,
 	# after one go run, its binary.
-	(cd "$src" && go run ./cmd/investiq-mon generate --out "$work/out-warm-$id" >/dev/null 2>&1)
+	(cd "$src" && go run "$pkg" $sub -o "$work/out-warm-$id" >/dev/null 2>&1)
 	t0=$(now)
-	(cd "$src" && go run ./cmd/investiq-mon generate --out "$work/out-warm-$id" >/dev/null 2>&1)
+	(cd "$src" && go run "$pkg" $sub -o "$work/out-warm-$id" >/dev/null 2>&1)
 	t1=$(now)
 	warm=$(ms "$t0" "$t1")
 
 	# The stack is generated once; each timed generate then renders,
 	# compares and finds nothing to write, as a repeated run does.
-	(cd "$src" && "$bin" generate >/dev/null 2>&1)
+	(cd "$src" && "$bin" $sub >/dev/null 2>&1)
 	help=() gen=() peer=()
 	for ((i = 0; i < RUNS; i++)); do
 		t0=$(now); "$work/hello" >/dev/null; t1=$(now); peer+=("$(( (t1 - t0) / 1000 ))")
 		t0=$(now); "$bin" --help >/dev/null; t1=$(now); help+=("$(( (t1 - t0) / 1000 ))")
-		t0=$(now); (cd "$src" && "$bin" generate >/dev/null 2>&1); t1=$(now); gen+=("$(( (t1 - t0) / 1000 ))")
+		t0=$(now); (cd "$src" && "$bin" $sub >/dev/null 2>&1); t1=$(now); gen+=("$(( (t1 - t0) / 1000 ))")
 	done
 	us2ms() { awk '{printf "%.1f/%.1f", $1/1000, $2/1000}'; }
 	h=$(printf '%s\n' "${help[@]}" | stats | us2ms)
 	g=$(printf '%s\n' "${gen[@]}" | stats | us2ms)
 	p=$(printf '%s\n' "${peer[@]}" | stats | us2ms)
-	c=${cold_ms[$id]:-}
-	printf '%-9s %9s %8.1f %9.1f %17s %17s %17s\n' "$id" "${c:+$(awk -v m="$c" 'BEGIN{printf "%.1f", m/1000}')}" \
+	c=${cold_ms[$id-$name]:-}
+	printf '%-15s %9s %8.1f %9.1f %17s %17s %17s\n' "$id/$name" "${c:+$(awk -v m="$c" 'BEGIN{printf "%.1f", m/1000}')}" \
 		"$(awk -v m="$warm" 'BEGIN{print m/1000}')" "$(awk -v b="$size" 'BEGIN{print b/1e6}')" "$h" "$g" "$p"
 done
 echo "load at end: $(load); $(nproc) CPUs; $(go version | cut -d' ' -f3)" >&2

@@ -19,6 +19,7 @@ const (
 const (
 	EnvStackPassword   = "INVESTIQ_STACK_PASSWORD"
 	EnvStackBcrypt     = "INVESTIQ_STACK_PASSWORD_BCRYPT"
+	EnvStackBcryptSum  = "INVESTIQ_STACK_PASSWORD_BCRYPT_SUM"
 	EnvStackUser       = "INVESTIQ_STACK_USER"
 	EnvGrafanaPassword = "GRAFANA_ADMIN_PASSWORD"
 	EnvGrafanaUser     = "GRAFANA_ADMIN_USER"

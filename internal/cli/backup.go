@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -63,7 +65,7 @@ Check an archive with ` + "`investiq-mon backup verify FILE`" + `.`,
 	fl.StringVarP(&opts.Output, "output", "o", "", "archive to write (default investiq-backup-<UTC time>.tar.gz); never overwritten")
 	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "write the archive even when a component is down")
 	opts.stackLocation.addFlags(fl)
-	opts.lockFlags.addFlags(fl)
+	opts.lockFlags.AddFlags(fl)
 	cmd.AddCommand(newCmdBackupVerify(f, nil))
 	return cmd
 }
@@ -97,9 +99,10 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	if err != nil {
 		return fmt.Errorf("%w in %s", err, l.StateFile())
 	}
+	f.Log.Debug("stack found", "backend", b.Name(), "state", l.Root)
 	files := backup.FilesOf(b, filepath.Dir(out), s.ComponentNames()...)
 	var progress func(string, int64) backup.ProgressBar
-	if f.IO.Terminal {
+	if f.IO.Progress() {
 		progress = func(desc string, total int64) backup.ProgressBar {
 			return progressbar.NewOptions64(total, progressbar.OptionSetWriter(f.IO.ErrOut),
 				progressbar.OptionSetDescription(desc), progressbar.OptionShowBytes(true),
@@ -114,12 +117,12 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 	if err != nil {
 		return err
 	}
-	writeComponents(f.IO.ErrOut, m)
+	writeComponents(f.IO.Info(), m)
 	var size int64
 	if fi, err := os.Stat(out); err == nil {
 		size = fi.Size()
 	}
-	fmt.Fprintf(f.IO.ErrOut, "wrote %s: %d files, %d bytes, signed with key %s\n", out, len(m.Files), size, backup.KeyID(env.BackupKey()))
+	fmt.Fprintf(f.IO.Info(), "wrote %s: %d files, %d bytes, signed with key %s\n", out, len(m.Files), size, backup.KeyID(env.BackupKey()))
 	fmt.Fprintln(f.IO.Out, out)
 	return nil
 }
@@ -144,9 +147,10 @@ func writeComponents(w io.Writer, m *backup.Manifest) {
 }
 
 type backupVerifyOptions struct {
-	f    *Factory
-	File string
-	Dir  string
+	f      *Factory
+	File   string
+	Dir    string
+	Output string
 	trustFlags
 }
 
@@ -155,7 +159,8 @@ func newCmdBackupVerify(f *Factory, runF func(*backupVerifyOptions) error) *cobr
 	cmd := &cobra.Command{
 		Use: "verify FILE",
 		Example: `  investiq-mon backup verify investiq-backup-20261204T080000Z.tar.gz
-  investiq-mon backup verify --dir monitoring backup.tar.gz`,
+  investiq-mon backup verify --dir monitoring backup.tar.gz
+  investiq-mon backup verify -o json backup.tar.gz | jq .ok`,
 		Short: "Check an archive's signature, structure and every checksum",
 		Long: `Read the whole archive and check it: a sound gzip stream, a manifest first
 and signed with the backup key (INVESTIQ_BACKUP_KEY in --dir/.env, or
@@ -177,10 +182,18 @@ key) for structure and checksums only, and says so.`,
 				return err
 			}
 			m, err := backup.Verify(cmd.Context(), opts.File, trust)
+			if opts.Output == outJSON {
+				if jerr := writeVerifyJSON(f.IO.Out, opts.File, m, err); jerr != nil {
+					return jerr
+				}
+			}
 			if err != nil {
 				return Exit(ExitError, err)
 			}
 			warnUnsigned(f.IO.ErrOut, m)
+			if opts.Output == outJSON {
+				return nil
+			}
 			fmt.Fprintf(f.IO.Out, "%s: ok, %d files, %s, created %s by %s (backend %s)\n", opts.File, len(m.Files), authLine(m), m.Created.Format("2006-01-02T15:04:05Z"), textsafe.Line(m.Tool), textsafe.Line(orDash(m.Backend)))
 			writeComponents(f.IO.Out, m)
 			return nil
@@ -188,7 +201,50 @@ key) for structure and checksums only, and says so.`,
 	}
 	cmd.Flags().StringVar(&opts.Dir, "dir", DefaultDir, "the generated stack, whose .env holds the backup key")
 	opts.addFlags(cmd.Flags())
+	addOutputFlag(cmd, &opts.Output, true, outJSON)
 	return cmd
+}
+
+// verifyJSON is backup verify --output json; its names are a contract.
+// Every string comes from the archive; JSON escapes what could drive a
+// terminal, so nothing is dropped.
+type verifyJSON struct {
+	File string `json:"file"`
+	OK   bool   `json:"ok"`
+	// Error is why the archive failed verification (ok is false).
+	Error      string             `json:"error,omitempty"`
+	Signed     bool               `json:"signed"`
+	KeyID      string             `json:"keyId,omitempty"`
+	Unsigned   string             `json:"unsignedReason,omitempty"`
+	Created    *time.Time         `json:"created,omitempty"`
+	Tool       string             `json:"tool,omitempty"`
+	Backend    string             `json:"backend,omitempty"`
+	Files      int                `json:"files"`
+	Bytes      int64              `json:"bytes"`
+	Components []backup.Component `json:"components"`
+}
+
+func writeVerifyJSON(w io.Writer, file string, m *backup.Manifest, verr error) error {
+	out := verifyJSON{File: file, OK: verr == nil, Components: []backup.Component{}}
+	if verr != nil {
+		out.Error = verr.Error()
+	}
+	if verr == nil && m != nil {
+		out.Signed, out.KeyID = m.Auth.Signed, m.Auth.KeyID
+		if m.Auth.Problem != nil {
+			out.Unsigned = m.Auth.Problem.Error()
+		}
+		created := m.Created.UTC()
+		out.Created, out.Tool, out.Backend = &created, m.Tool, m.Backend
+		out.Files = len(m.Files)
+		for _, fm := range m.Files {
+			out.Bytes += fm.Size
+		}
+		out.Components = append(out.Components, m.Components...)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 func orDash(s string) string {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,6 +53,23 @@ func (b *brStack) up() {
 	if code != 0 {
 		b.t.Fatalf("up: exit %d\n%s", code, b.stderr)
 	}
+}
+
+// onTerminal runs the CLI with stderr on a pseudo-terminal, as a person
+// at a terminal has it, and returns what the terminal showed.
+func (b *brStack) onTerminal(args ...string) (int, string, string) {
+	b.t.Helper()
+	master, slave := testutil.OpenPTY(b.t)
+	var shown bytes.Buffer
+	read := make(chan struct{})
+	go func() { _, _ = io.Copy(&shown, master); close(read) }()
+	var out testutil.LockedBuffer
+	f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: slave, ErrTerminal: true})
+	f.Spec = e2eSpec
+	code := Main(context.Background(), args, f)
+	slave.Close() // the reader sees EOF (EIO) once everything written is read
+	<-read
+	return code, out.String(), shown.String()
 }
 
 // do sends an authenticated request to the stack and decodes JSON.
@@ -202,6 +220,42 @@ func TestBackupRestoreCLI(t *testing.T) {
 	}
 	if code, out := b.cli("backup", "verify", archive, "--dir", b.dir); code != 0 || !strings.Contains(out, "ok") {
 		t.Fatalf("backup verify: exit %d\n%s\n%s", code, out, b.stderr)
+	}
+
+	// Terminal handling, per stream: redirected, stderr got plain lines
+	// only; on a terminal it gets a progress bar (its percentage; the
+	// terminal turns every newline into \r\n, so \r proves nothing there),
+	// unless --quiet; --quiet keeps the archive path on stdout.
+	if strings.ContainsAny(b.stderr.String(), "\r\x1b") {
+		t.Errorf("redirected stderr has escape codes or carriage returns:\n%q", b.stderr.String())
+	}
+	code, _, tty := b.onTerminal("backup", "--dir", b.dir, "--state", b.state, "--output", filepath.Join(root, "tty.tar.gz"))
+	if code != 0 || !strings.Contains(tty, "%") || !strings.Contains(tty, "wrote ") {
+		t.Errorf("backup on a terminal: exit %d, want a progress bar (NN%%) and the summary:\n%q", code, tty)
+	}
+	code, out, tty = b.onTerminal("backup", "-q", "--dir", b.dir, "--state", b.state, "--output", filepath.Join(root, "quiet.tar.gz"))
+	if code != 0 || tty != "" || strings.TrimSpace(out) != filepath.Join(root, "quiet.tar.gz") {
+		t.Errorf("backup -q on a terminal: exit %d, stdout %q, want no stderr at all:\n%q", code, out, tty)
+	}
+
+	// backup verify -o json, for scripts.
+	code, out = b.cli("backup", "verify", "-o", "json", archive, "--dir", b.dir)
+	var vj struct {
+		OK, Signed bool
+		KeyID      string
+		Files      int
+		Bytes      int64
+		Components []struct{ Name, Status string }
+	}
+	if err := json.Unmarshal([]byte(out), &vj); code != 0 || err != nil {
+		t.Fatalf("backup verify -o json: exit %d, %v:\n%s", code, err, out)
+	}
+	saved := map[string]string{}
+	for _, c := range vj.Components {
+		saved[c.Name] = c.Status
+	}
+	if !vj.OK || !vj.Signed || vj.KeyID == "" || vj.Files == 0 || vj.Bytes == 0 || saved["prometheus"] != "saved" || saved["alertmanager"] != "saved" {
+		t.Errorf("backup verify -o json: %+v", vj)
 	}
 
 	// Lose everything, then start an empty stack.

@@ -103,9 +103,9 @@ func checkMetricsRun(cmd *cobra.Command, opts *checkMetricsOptions) error {
 	case rep.HasLint():
 		return Exit(ExitLint, fmt.Errorf("%s: matches the spec, but has lint findings", opts.Source))
 	case !declared:
-		fmt.Fprintf(io.ErrOut, "%s: the spec declares no metrics for job %s; %d families linted\n", opts.Source, opts.Job, rep.Families)
+		fmt.Fprintf(io.Info(), "%s: the spec declares no metrics for job %s; %d families linted\n", opts.Source, opts.Job, rep.Families)
 	default:
-		fmt.Fprintf(io.ErrOut, "%s: every metric of job %s matches the spec (%d families)\n", opts.Source, opts.Job, rep.Families)
+		fmt.Fprintf(io.Info(), "%s: every metric of job %s matches the spec (%d families)\n", opts.Source, opts.Job, rep.Families)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/cmd/generate"
 	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/internal/validate"
@@ -63,7 +64,7 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 		"kind":     fixed(kinds...),
 		"job":      jobs,
 		"scenario": scenarios,
-		"target":   fixed(targetCompose, targetKubernetes),
+		"target":   fixed(generate.TargetCompose, generate.TargetKubernetes),
 	}
 	walk(root, func(c *cobra.Command) {
 		for name, fn := range byFlag {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 )
 
 // Every duration flag takes Prometheus' syntax (1d, 2w), which Go's
@@ -21,7 +23,7 @@ func TestEveryDurationFlagTakesPrometheusSyntax(t *testing.T) {
 					return
 				}
 				n++
-				if _, ok := fl.Value.(promDuration); !ok {
+				if _, ok := fl.Value.(cmdutil.PromDuration); !ok {
 					t.Errorf("%s --%s is a %T: use durationVar (Prometheus' syntax)", c.CommandPath(), fl.Name, fl.Value)
 					return
 				}
@@ -42,7 +44,7 @@ func TestEveryDurationFlagTakesPrometheusSyntax(t *testing.T) {
 		t.Fatalf("only %d duration flags found: the walk is broken", n)
 	}
 	var d time.Duration
-	if (promDuration{&d}).Set("2w") != nil || d != 14*24*time.Hour {
+	if (cmdutil.PromDuration{D: &d}).Set("2w") != nil || d != 14*24*time.Hour {
 		t.Fatalf("2w is %v", d)
 	}
 }

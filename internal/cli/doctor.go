@@ -135,7 +135,7 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 			return err
 		}
 	} else {
-		doctor.Write(io.Out, results, io.Terminal)
+		doctor.Write(io.Out, results, io.ColorOut())
 	}
 	if doctor.Failed(results) {
 		return Exit(ExitError, nil)

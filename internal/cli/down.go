@@ -47,7 +47,7 @@ continues where this one stopped. --volumes deletes it.`,
 			defer unlock()
 			return stack.Down(cmd.Context(), stack.DownOptions{
 				Backend: opts.Backend, Dir: opts.Dir, Layout: opts.layout(),
-				Volumes: opts.Volumes, Wait: opts.Wait, Out: f.IO.ErrOut,
+				Volumes: opts.Volumes, Wait: opts.Wait, Out: f.IO.Info(),
 			})
 		},
 	}
@@ -55,7 +55,7 @@ continues where this one stopped. --volumes deletes it.`,
 	fl.BoolVar(&opts.Volumes, "volumes", false, "also delete the stack's data")
 	fl.StringVar(&opts.Backend, "backend", "", "compose or local (default: what up recorded in --state)")
 	opts.stackLocation.addFlags(fl)
-	opts.lockFlags.addFlags(fl)
+	opts.lockFlags.AddFlags(fl)
 	durationVar(fl, &opts.Wait, "wait", 30*time.Second, "local: how long each server gets to exit after SIGTERM before SIGKILL")
 	return cmd
 }

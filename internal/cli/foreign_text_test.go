@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/investiq/investiq-mon/internal/backup"
 	"github.com/investiq/investiq-mon/internal/testutil"
 )
@@ -41,29 +39,6 @@ func noEscapes(t *testing.T, what, out string) {
 	}
 }
 
-// openPTY opens a pseudo-terminal pair, so restore asks its question as
-// on a terminal.
-func openPTY(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminals here: %v", err)
-	}
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); m.Close() })
-	return m, s
-}
-
 func TestManifestTextIsEscaped(t *testing.T) {
 	h := newHostileStack(t)
 	body := []byte("[]")
@@ -87,7 +62,7 @@ func TestManifestTextIsEscaped(t *testing.T) {
 	noEscapes(t, "backup verify", out+errOut)
 
 	t.Run("restore's question on a terminal", func(t *testing.T) {
-		master, slave := openPTY(t)
+		master, slave := testutil.OpenPTY(t)
 		var outBuf, errBuf testutil.LockedBuffer
 		f := NewFactory(&IOStreams{In: slave, Out: &outBuf, ErrOut: &errBuf})
 		done := make(chan int)

@@ -2,65 +2,34 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
-	"github.com/spf13/cobra"
-
+	"github.com/investiq/investiq-mon/internal/cmd/generate"
 	"github.com/investiq/investiq-mon/internal/kube"
-	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/spec"
 )
 
-// Targets of generate: the files for docker compose and `up --backend
-// local` (the default), or prometheus-operator resources for Kubernetes.
-const (
-	targetCompose    = "compose"
-	targetKubernetes = "kubernetes"
-)
-
-// generateTarget checks --target and, for kubernetes, points the default
-// --dir at its own directory (monitoring/ holds the compose stack).
-func generateTarget(cmd *cobra.Command, opts *generateOptions) error {
-	switch opts.Target {
-	case targetCompose:
-	case targetKubernetes:
-		if !cmd.Flags().Changed("dir") && !cmd.Flags().Changed("out") {
-			opts.Out = kube.DefaultDir
-		}
-	default:
-		return fmt.Errorf("%w: --target %q: want %s or %s", errUsage, opts.Target, targetCompose, targetKubernetes)
-	}
-	return nil
-}
-
-// renderTarget renders the files of the chosen target.
-func renderTarget(opts *generateOptions, s *spec.Spec) ([]render.File, error) {
-	if opts.Target == targetKubernetes {
-		return kube.Render(s)
-	}
-	return render.Render(s)
-}
-
-// warnUnbounded names every label nothing bounds: its series are not
-// planned for, and sizing can only count it once.
-func warnUnbounded(opts *generateOptions, s *spec.Spec) {
-	for _, p := range s.UnboundedLabels() {
-		fmt.Fprintf(opts.f.IO.ErrOut, "warning: %s has no bounded values: declare its Values, or MaxValues, in spec/investiq.go (sizing counts it once)\n", p)
-	}
+// kubernetesTarget is generate --target kubernetes: prometheus-operator
+// resources from internal/kube.
+var kubernetesTarget = &generate.Kubernetes{
+	DefaultDir: kube.DefaultDir,
+	Render:     kube.Render,
+	NextSteps:  kubernetesNextSteps,
 }
 
 // kubernetesNextSteps says what the cluster needs besides these files: the
 // operator's CRDs and the Secret the AlertmanagerConfig references.
-func kubernetesNextSteps(opts *generateOptions, s *spec.Spec) {
-	fmt.Fprintf(opts.f.IO.ErrOut, "apply with: kubectl create secret generic %s -n %s --from-env-file=monitoring/%s && kubectl apply -k %s\n",
-		s.Kubernetes.SecretName, s.Kubernetes.Namespace, secrets.FileName, opts.Out)
+func kubernetesNextSteps(w io.Writer, s *spec.Spec, dir string) {
+	fmt.Fprintf(w, "apply with: kubectl create secret generic %s -n %s --from-env-file=monitoring/%s && kubectl apply -k %s\n",
+		s.Kubernetes.SecretName, s.Kubernetes.Namespace, secrets.FileName, dir)
 	var labels []string
 	for k, v := range s.Kubernetes.Labels {
 		labels = append(labels, k+"="+v)
 	}
 	slices.Sort(labels)
-	fmt.Fprintf(opts.f.IO.ErrOut, "needs prometheus-operator %s or later (its CRDs), and a Prometheus and Alertmanager that select %s\n",
+	fmt.Fprintf(w, "needs prometheus-operator %s or later (its CRDs), and a Prometheus and Alertmanager that select %s\n",
 		kube.OperatorVersion, strings.Join(labels, ","))
 }

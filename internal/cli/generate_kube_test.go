@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/investiq/investiq-mon/internal/cmd/generate"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -13,7 +14,7 @@ import (
 func TestGenerateWarnsAboutUnboundedLabels(t *testing.T) {
 	s := spec.Default()
 	s.Metrics[0].Labels[0].MaxValues = 0
-	for _, target := range []string{targetCompose, targetKubernetes} {
+	for _, target := range []string{generate.TargetCompose, generate.TargetKubernetes} {
 		out := filepath.Join(t.TempDir(), "out")
 		code, _, errOut := runCLI(t, s, "generate", "--target", target, "--dir", out)
 		if code != ExitOK {

@@ -98,7 +98,7 @@ never put on a command line (which every user can read through ps).`,
 	fl.BoolVar(&opts.Show, "show", false, "print the new password on stdout")
 	fl.StringVar(&opts.Backend, "backend", "", "compose (Grafana's CLI in the container) or local (the API); default: what up recorded")
 	opts.stackLocation.addFlags(fl)
-	opts.lockFlags.addFlags(fl)
+	opts.lockFlags.AddFlags(fl)
 	return cmd
 }
 
@@ -152,6 +152,7 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 		if err != nil {
 			return err
 		}
+		f.Log.Debug("stack found", "backend", b.Name())
 		// A backend that cannot run Grafana's CLI beside it is reached
 		// through the API.
 		if execIn = b.Exec(spec.Grafana); execIn == nil {
@@ -192,11 +193,11 @@ func resetPasswordRun(cmd *cobra.Command, opts *resetPasswordOptions) error {
 	} else {
 		stored = "; .env holds only the admin password and was not changed"
 	}
-	fmt.Fprintf(f.IO.ErrOut, "changed the password of grafana user %s %s%s\n", login, how, stored)
+	fmt.Fprintf(f.IO.Info(), "changed the password of grafana user %s %s%s\n", login, how, stored)
 	if opts.Show {
 		fmt.Fprintln(f.IO.Out, password)
 	} else {
-		fmt.Fprintln(f.IO.ErrOut, "the password is not printed; add --show to see it, or read it from .env")
+		fmt.Fprintln(f.IO.Info(), "the password is not printed; add --show to see it, or read it from .env")
 	}
 	return nil
 }

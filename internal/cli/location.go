@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"context"
+	"path/filepath"
+
 	"github.com/spf13/pflag"
 
 	"github.com/investiq/investiq-mon/internal/stack"
@@ -31,4 +34,11 @@ func (sl stackLocation) endpoints(f *Factory) (*spec.Spec, stack.Endpoints, erro
 	}
 	ep, err := stack.LoadEndpoints(s, sl.Dir, sl.layout())
 	return s, ep, err
+}
+
+// lock locks the stack sl names: its generated directory and its state
+// directory (created when create is true, as up does).
+func (sl stackLocation) lock(ctx context.Context, f *Factory, command string, lf lockFlags, createState bool) (func(), error) {
+	return lockDirs(ctx, f, command, lf.LockWait, map[string]bool{filepath.Clean(sl.State): createState},
+		filepath.Join(sl.Dir, DirLockName), filepath.Join(sl.State, StateLockName))
 }

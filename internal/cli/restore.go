@@ -73,7 +73,7 @@ Without a terminal to ask on, restore needs --yes.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask before stopping the stack and replacing its data")
 	opts.stackLocation.addFlags(fl)
 	opts.trustFlags.addFlags(fl)
-	opts.lockFlags.addFlags(fl)
+	opts.lockFlags.AddFlags(fl)
 	durationVar(fl, &opts.Timeout, "timeout", 2*time.Minute, "how long each server gets to be ready after its start")
 	return cmd
 }
@@ -121,8 +121,8 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 		return Exit(ExitError, fmt.Errorf("%w\nnothing was changed", err))
 	}
 	warnUnsigned(f.IO.ErrOut, m)
-	fmt.Fprintf(f.IO.ErrOut, "%s: verified, %d files, %s, created %s\n", opts.File, len(m.Files), authLine(m), m.Created.Format("2006-01-02T15:04:05Z"))
-	writeComponents(f.IO.ErrOut, m)
+	fmt.Fprintf(f.IO.Info(), "%s: verified, %d files, %s, created %s\n", opts.File, len(m.Files), authLine(m), m.Created.Format("2006-01-02T15:04:05Z"))
+	writeComponents(f.IO.Info(), m)
 	if !opts.Yes {
 		ok, err := confirm(f.IO.In, f.IO.ErrOut, fmt.Sprintf("This stops Prometheus and Alertmanager and replaces their data under %s with this backup. Continue? [y/N] ", l.Root))
 		if err != nil {
@@ -136,14 +136,14 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 	res, err := backup.Restore(ctx, ro)
 	if res != nil {
 		if res.PrometheusRestore {
-			fmt.Fprintf(f.IO.ErrOut, "prometheus: %d blocks restored\n", res.Blocks)
+			fmt.Fprintf(f.IO.Info(), "prometheus: %d blocks restored\n", res.Blocks)
 		}
-		fmt.Fprintf(f.IO.ErrOut, "alertmanager: state files %s, silences: %d re-created, %d already present, %d expired (skipped)\n",
+		fmt.Fprintf(f.IO.Info(), "alertmanager: state files %s, silences: %d re-created, %d already present, %d expired (skipped)\n",
 			map[bool]string{true: "restored", false: "not in the archive"}[res.AlertmanagerState], res.SilencesCreated, res.SilencesPresent, res.SilencesExpired)
 		if g := res.Grafana; g != nil {
-			fmt.Fprintf(f.IO.ErrOut, "grafana: %d dashboards, %d folders, %d datasources imported\n", len(g.Dashboards), len(g.Folders), len(g.Datasources))
+			fmt.Fprintf(f.IO.Info(), "grafana: %d dashboards, %d folders, %d datasources imported\n", len(g.Dashboards), len(g.Folders), len(g.Datasources))
 			for _, sk := range g.Skipped {
-				fmt.Fprintln(f.IO.ErrOut, "  skipped "+textsafe.Line(sk))
+				fmt.Fprintln(f.IO.Info(), "  skipped "+textsafe.Line(sk))
 			}
 		}
 		for _, n := range res.Notes {
@@ -153,7 +153,7 @@ func restoreRun(cmd *cobra.Command, opts *restoreOptions) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(f.IO.ErrOut, "restore complete; the stack is ready")
+	fmt.Fprintln(f.IO.Info(), "restore complete; the stack is ready")
 	return nil
 }
 

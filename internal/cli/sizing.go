@@ -63,7 +63,7 @@ func sizingRun(opts *sizingOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(est)
 	}
-	writeSizing(opts.f.IO.Out, opts.f.IO.Terminal, est, nil)
+	writeSizing(opts.f.IO.Out, opts.f.IO.ColorOut(), est, nil)
 	return nil
 }
 

@@ -91,9 +91,9 @@ func statusRun(cmd *cobra.Command, opts *statusOptions) error {
 		// escapes them itself.)
 		printable := *r
 		textsafe.Deep(&printable)
-		writeStatus(f.IO.Out, f.IO.Terminal, &printable, stack.Dependencies(s))
+		writeStatus(f.IO.Out, f.IO.ColorOut(), &printable, stack.Dependencies(s))
 		if sz.Estimate != nil {
-			writeSizing(f.IO.Out, f.IO.Terminal, sz.Estimate, sz.Observed)
+			writeSizing(f.IO.Out, f.IO.ColorOut(), sz.Estimate, sz.Observed)
 		}
 	}
 	for _, c := range r.Components {

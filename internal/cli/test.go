@@ -120,7 +120,7 @@ func testRun(opts *testOptions) error {
 		}
 		return Exit(ExitError, fmt.Errorf("%s", msg))
 	}
-	fmt.Fprintf(io.ErrOut, "ok: %d test groups passed in %d files\n", sum.Groups, sum.Files)
+	fmt.Fprintf(io.Info(), "ok: %d test groups passed in %d files\n", sum.Groups, sum.Files)
 	return nil
 }
 

@@ -97,7 +97,7 @@ admin password of admin unless --insecure-dev.`,
 	durationVar(fl, &opts.Timeout, "timeout", 2*time.Minute, "how long to wait for every component to be ready")
 	fl.StringVar(&opts.Pull, "pull", "", "compose backend: pull images always, missing (compose's default) or never (then Grafana is skipped when its image is not on the engine)")
 	opts.stackLocation.addFlags(fl)
-	opts.lockFlags.addFlags(fl)
+	opts.lockFlags.AddFlags(fl)
 	fl.BoolVar(&opts.InsecureDev, "insecure-dev", false, "allow a Grafana admin password of admin (throwaway local stacks only)")
 	fl.IntVar(&opts.PrometheusPort, "prometheus-port", stack.DefaultPrometheusPort, "local backend: Prometheus port on 127.0.0.1")
 	fl.IntVar(&opts.AlertmanagerPort, "alertmanager-port", stack.DefaultAlertmanager, "local backend: Alertmanager port on 127.0.0.1")
@@ -108,8 +108,8 @@ admin password of admin unless --insecure-dev.`,
 func upRun(cmd *cobra.Command, opts *upOptions) error {
 	f := opts.f
 	// A broken settings file stops up before it takes the lock.
-	if f.settingsErr != nil {
-		return f.settingsErr
+	if err := f.SettingsErr(); err != nil {
+		return err
 	}
 	unlock, err := opts.lock(cmd.Context(), f, "up", opts.lockFlags, false)
 	if err != nil {
@@ -133,8 +133,8 @@ func upRun(cmd *cobra.Command, opts *upOptions) error {
 		PrometheusPort:   opts.PrometheusPort,
 		AlertmanagerPort: opts.AlertmanagerPort,
 		GrafanaPort:      opts.GrafanaPort,
-		Out:              f.IO.ErrOut,
-		Terminal:         f.IO.Terminal,
+		Out:              f.IO.Info(),
+		Terminal:         f.IO.Progress(),
 	})
 	if errors.Is(err, stack.ErrTimeout) {
 		return Exit(ExitTimeout, err)

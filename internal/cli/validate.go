@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/settings"
 	"github.com/investiq/investiq-mon/internal/validate"
@@ -92,7 +93,7 @@ error, 3 on warnings only when --lint-fatal is given, 2 on a usage error.
 	fl.StringVar(&opts.Kind, "kind", "", "treat every file as this kind: "+kindNames())
 	addOutputFlag(cmd, &opts.Format, true, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit)
 	// --format, the earlier name, stays as a hidden alias.
-	fl.Var(outputValue{dst: &opts.Format, allowed: []string{outText, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit}}, "format", "same as --output")
+	fl.Var(cmdutil.OutputValue{Dst: &opts.Format, Allowed: []string{outText, outJSON, outGitHub, outCheckstyle, outSARIF, outJUnit}}, "format", "same as --output")
 	_ = fl.MarkHidden("format")
 	fl.BoolVar(&opts.LintFatal, "lint-fatal", false, "exit 3 when there are warnings (lint findings) and no errors")
 	fl.BoolVar(&opts.IgnoreUnknownFields, "ignore-unknown-fields", false, "accept fields rulefmt does not know in rule files")
@@ -137,7 +138,7 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 	// often (the heap may grow to 4x the live data instead of 2x), which
 	// spares a good share of the CPU time on a 10,000-rule file.
 	debug.SetGCPercent(400)
-	if err := opts.f.settingsErr; err != nil {
+	if err := opts.f.SettingsErr(); err != nil {
 		// The settings file is a finding of its own when it is validated;
 		// the cross-checks go on with the defaults and the flags.
 		if se := (*settings.Error)(nil); errors.As(err, &se) {
@@ -145,7 +146,7 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 		} else {
 			fmt.Fprintf(io.ErrOut, "warning: the spec's cross-checks use the default settings: %v\n", err)
 		}
-		opts.f.settingsErr, opts.f.Settings = nil, opts.f.flagSettings
+		opts.f.IgnoreSettingsFile()
 	}
 	s, err := opts.f.LoadSpec()
 	if err != nil {
@@ -201,7 +202,7 @@ func validateRun(cmd *cobra.Command, opts *validateOptions) error {
 		if n := res.Infos(); n > 0 {
 			notes = fmt.Sprintf(", %d notes", n)
 		}
-		fmt.Fprintf(io.ErrOut, "%d files checked: %d errors, %d warnings%s\n", len(res.Files), nerr, nwarn, notes)
+		fmt.Fprintf(io.Info(), "%d files checked: %d errors, %d warnings%s\n", len(res.Files), nerr, nwarn, notes)
 	}
 	if code := res.ExitCode(opts.LintFatal); code != ExitOK {
 		return Exit(code, nil)

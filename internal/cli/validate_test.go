@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 	"github.com/investiq/investiq-mon/internal/testutil"
 )
 
@@ -54,7 +55,7 @@ func TestValidateFlags(t *testing.T) {
 			var got *validateOptions
 			f := NewFactory(&IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}})
 			cmd := newCmdValidate(f, func(o *validateOptions) error { got = o; return nil })
-			cmd.SetFlagErrorFunc(flagError)
+			cmd.SetFlagErrorFunc(cmdutil.FlagError)
 			cmd.SetArgs(tt.args)
 			cmd.SetOut(&bytes.Buffer{})
 			cmd.SetErr(&bytes.Buffer{})

@@ -26,7 +26,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/proc"
 	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
@@ -189,7 +189,7 @@ func Running(h Holder) bool {
 	if h.PID <= 0 || len(h.Argv) == 0 {
 		return false
 	}
-	return stack.ProcessRuns(h.PID, h.Argv[0], h.Argv[1:])
+	return proc.Runs(h.PID, h.Argv[0], h.Argv[1:])
 }
 
 // Release empties the record and frees the lock. The file stays: removing

@@ -18,6 +18,8 @@ func renderEnvExample(s *spec.Spec) ([]File, error) {
 		fmt.Fprintf(&b, "\n# %s\n%s=\n", sec.Help, sec.Env)
 	}
 	fmt.Fprintf(&b, "\n# bcrypt hash of %s for the servers' web config; single-quoted.\n%s=\n", spec.EnvStackPassword, spec.EnvStackBcrypt)
+	fmt.Fprintf(&b, "\n# SHA-256 of %s with its hash: generate sees the hash is current without\n"+
+		"# bcrypt's deliberate cost on every run. Change the password, and the next generate re-hashes it.\n%s=\n", spec.EnvStackPassword, spec.EnvStackBcryptSum)
 	fmt.Fprintf(&b, "\n# Key that signs backup archives (HMAC-SHA256); restore refuses archives not signed with it.\n"+
 		"# Keep a copy apart from the backups: a restore on a new machine needs it (see README, Backup).\n%s=\n", spec.EnvBackupKey)
 	return []File{{Path: EnvExample, Data: []byte(b.String()), Mode: 0o644, Role: Deployment}}, nil

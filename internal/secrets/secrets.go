@@ -9,7 +9,9 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -78,7 +80,7 @@ func (e *Env) Values(s *spec.Spec) []string {
 			out = append(out, v)
 		}
 	}
-	for _, k := range []string{spec.EnvStackBcrypt, BackupKeyEnv} {
+	for _, k := range []string{spec.EnvStackBcrypt, spec.EnvStackBcryptSum, BackupKeyEnv} {
 		if v := e.Get(k); v != "" {
 			out = append(out, v)
 		}
@@ -209,13 +211,21 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 		pw = v
 	}
 	if pw != "" {
+		// bcrypt is slow on purpose (tens of milliseconds), and generate
+		// runs often: the sum of the password and its hash, kept beside
+		// them, says the hash is current without it. It tells nothing
+		// the file does not already hold in plain text.
 		hash := env.Get(spec.EnvStackBcrypt)
-		if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
-			h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
-			if err != nil {
-				return res, err
+		if hash == "" || env.Get(spec.EnvStackBcryptSum) != bcryptSum(pw, hash) {
+			if hash == "" || bcrypt.CompareHashAndPassword([]byte(hash), []byte(pw)) != nil {
+				h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+				if err != nil {
+					return res, err
+				}
+				hash = string(h)
+				set[spec.EnvStackBcrypt] = hash
 			}
-			set[spec.EnvStackBcrypt] = string(h)
+			set[spec.EnvStackBcryptSum] = bcryptSum(pw, hash)
 		}
 	}
 	var unset []string
@@ -313,13 +323,19 @@ func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	return nil
 }
 
+// bcryptSum binds a password to its bcrypt hash: SHA-256 of both, hex.
+func bcryptSum(password, hash string) string {
+	sum := sha256.Sum256([]byte("investiq-mon bcrypt sum\x00" + password + "\x00" + hash))
+	return hex.EncodeToString(sum[:])
+}
+
 // orderedKeys lists keys in the order .env.example documents them.
 func orderedKeys(s *spec.Spec, set map[string]string) []string {
 	order := []string{spec.EnvStackUser, spec.EnvGrafanaUser}
 	for _, sec := range s.Secrets() {
 		order = append(order, sec.Env)
 	}
-	order = append(order, spec.EnvStackBcrypt, BackupKeyEnv)
+	order = append(order, spec.EnvStackBcrypt, spec.EnvStackBcryptSum, BackupKeyEnv)
 	var out []string
 	seen := map[string]bool{}
 	for _, k := range order {

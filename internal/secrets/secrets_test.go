@@ -3,6 +3,7 @@ package secrets_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,6 +110,66 @@ func TestEnsure(t *testing.T) {
 		}
 	})
 
+	t.Run("the hash's sum: a changed password is re-hashed, an older .env gets its sum, a steady one no bcrypt", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := secrets.Ensure(dir, s); err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, secrets.FileName)
+		env, _ := secrets.Load(dir)
+		oldPW, oldHash, oldSum := env.StackPassword(), env.Get(spec.EnvStackBcrypt), env.Get(spec.EnvStackBcryptSum)
+		if len(oldSum) != 64 {
+			t.Fatalf("%s = %q, want a hex SHA-256", spec.EnvStackBcryptSum, oldSum)
+		}
+		edit := func(from, to string) {
+			t.Helper()
+			data, _ := os.ReadFile(p)
+			if !strings.Contains(string(data), from) {
+				t.Fatalf(".env lacks %q", from)
+			}
+			if err := os.WriteFile(p, []byte(strings.Replace(string(data), from, to, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The password changed by hand: the sum no longer matches, and
+		// bcrypt confirms the hash is stale.
+		edit("INVESTIQ_STACK_PASSWORD="+oldPW, "INVESTIQ_STACK_PASSWORD=correct-horse-battery")
+		res, err := secrets.Ensure(dir, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _ = secrets.Load(dir)
+		if err := bcrypt.CompareHashAndPassword([]byte(env.Get(spec.EnvStackBcrypt)), []byte("correct-horse-battery")); err != nil {
+			t.Errorf("hash does not follow the hand-changed password: %v (updated %v)", err, res.Updated)
+		}
+		if env.Get(spec.EnvStackBcryptSum) == oldSum {
+			t.Error("the sum did not follow the new password")
+		}
+		// An .env from before the sum: the hash is right, so it stays;
+		// only the sum is added.
+		hash := env.Get(spec.EnvStackBcrypt)
+		edit(spec.EnvStackBcryptSum+"="+env.Get(spec.EnvStackBcryptSum), spec.EnvStackBcryptSum+"=")
+		res, err = secrets.Ensure(dir, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, _ = secrets.Load(dir)
+		if env.Get(spec.EnvStackBcrypt) != hash || !slices.Equal(res.Updated, []string{spec.EnvStackBcryptSum}) {
+			t.Errorf("an .env without the sum: updated %v, hash kept %v", res.Updated, env.Get(spec.EnvStackBcrypt) == hash)
+		}
+		// Steady: the sum matches, so the hash is trusted as it is (a
+		// hash replaced by one of another password, sum left alone, is
+		// caught: the sum covers the hash too).
+		edit(spec.EnvStackBcrypt+"="+quoteForTest(hash), spec.EnvStackBcrypt+"="+quoteForTest(oldHash))
+		if _, err = secrets.Ensure(dir, s); err != nil {
+			t.Fatal(err)
+		}
+		env, _ = secrets.Load(dir)
+		if err := bcrypt.CompareHashAndPassword([]byte(env.Get(spec.EnvStackBcrypt)), []byte("correct-horse-battery")); err != nil {
+			t.Errorf("a swapped hash with a stale sum was kept: %v", err)
+		}
+	})
+
 	t.Run("a readable .env and an admin password are warned about", func(t *testing.T) {
 		dir := t.TempDir()
 		p := filepath.Join(dir, secrets.FileName)
@@ -180,3 +241,7 @@ func TestWriteFiles(t *testing.T) {
 		t.Errorf("web config has no bcrypt hash: %s", webData)
 	}
 }
+
+// quoteForTest is how .env stores a bcrypt hash: single-quoted, since it
+// holds $ signs.
+func quoteForTest(v string) string { return "'" + v + "'" }

@@ -298,7 +298,9 @@ func TestLocalStackIsSecureReloadsAndKeepsData(t *testing.T) {
 		t.Fatalf("down removed Prometheus data (%v)", err)
 	}
 	st = ls.up(t)
-	q := fmt.Sprintf("%s/api/v1/query?query=up%%7Bjob%%3D%%22investiq-api%%22%%7D&time=%d", st.Prometheus, stamp.Unix())
+	// At stamp rounded up to the second: rounded down, the instant can
+	// fall before the first sample seen at stamp (a flake under load).
+	q := fmt.Sprintf("%s/api/v1/query?query=up%%7Bjob%%3D%%22investiq-api%%22%%7D&time=%d", st.Prometheus, stamp.Add(time.Second).Unix())
 	if _, body := get(t, auth, q); !strings.Contains(body, `"investiq-api"`) {
 		t.Errorf("samples from before down are gone: %s", body)
 	}

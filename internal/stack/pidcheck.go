@@ -1,15 +1,13 @@
 package stack
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 
+	"github.com/investiq/investiq-mon/internal/proc"
 	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
@@ -43,46 +41,13 @@ func (l Layout) pidFromFile(component string) (int, bool) {
 	return pid, true
 }
 
-// processRuns reports whether pid is alive, not a zombie, and runs the
-// command p: /proc/<pid>/cmdline is p.Path followed by p.Args exactly
-// (after an interpreter and its argument, for a script started through
-// its #! line). Without /proc nothing can be verified, so nothing is.
-func processRuns(pid int, p Process) bool {
-	if p.Path == "" || !processAlive(pid) {
-		return false
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil {
-		return false
-	}
-	return sameArgv(cmdline, p)
-}
+// processRuns reports whether pid is alive and runs the command p
+// exactly (proc.Runs).
+func processRuns(pid int, p Process) bool { return proc.Runs(pid, p.Path, p.Args) }
 
-func sameArgv(cmdline []byte, p Process) bool {
-	argv := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
-	want := append([]string{p.Path}, p.Args...)
-	for skip := 0; skip <= 2 && skip < len(argv); skip++ {
-		if slices.Equal(argv[skip:], want) {
-			return true
-		}
-	}
-	return false
-}
+func sameArgv(cmdline []byte, p Process) bool { return proc.SameArgv(cmdline, p.Path, p.Args) }
 
-// processAlive: the process exists and is not a zombie its parent has
-// not reaped yet (as good as gone).
-func processAlive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// The state follows the parenthesised command name.
-		if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-			return false
-		}
-	}
-	return true
-}
+func processAlive(pid int) bool { return proc.Alive(pid) }
 
 // stalePIDNote says, when a component's pid file names a live process
 // that is not the recorded command, that it is left alone. It names the

@@ -1,4 +1,5 @@
-package cli
+// Package version is `investiq-mon version` and the root's --version.
+package version
 
 import (
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -143,11 +145,11 @@ func (v versionInfo) text() string {
 }
 
 type versionOptions struct {
-	f      *Factory
+	f      *cmdutil.Factory
 	Output string
 }
 
-func newCmdVersion(f *Factory, runF func(*versionOptions) error) *cobra.Command {
+func NewCmd(f *cmdutil.Factory, runF func(*versionOptions) error) *cobra.Command {
 	opts := &versionOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "version",
@@ -160,10 +162,10 @@ whose parsers validate and test use. investiq-mon --version prints the
 same.`,
 		Example: `  investiq-mon version
   investiq-mon version -o json | jq -r .generates[0].version`,
-		Args: argsError(cobra.NoArgs),
+		Args: cmdutil.ArgsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Output != "text" && opts.Output != "json" {
-				return fmt.Errorf("%w: --output %q: want text or json", errUsage, opts.Output)
+				return fmt.Errorf("%w: --output %q: want text or json", cmdutil.ErrUsage, opts.Output)
 			}
 			if runF != nil {
 				return runF(opts)
@@ -191,16 +193,21 @@ func versionRun(opts *versionOptions) error {
 	return err
 }
 
-// addVersionFlag gives the root command --version, as promtool and gh
+// AddFlag gives the root command --version (before what it runs
+// otherwise, if anything), as promtool and gh
 // have it, printing what `investiq-mon version` prints. Cobra's own
 // version flag is not used: it takes -v, which is --verbose's, and wants
 // the text before the command line is parsed.
-func addVersionFlag(root *cobra.Command, f *Factory) {
+func AddFlag(root *cobra.Command, f *cmdutil.Factory) {
 	var show bool
 	root.Flags().BoolVar(&show, "version", false, "print the version, as the version command does")
+	run := root.RunE
 	root.RunE = func(cmd *cobra.Command, args []string) error {
 		if show {
 			return versionRun(&versionOptions{f: f, Output: "text"})
+		}
+		if run != nil {
+			return run(cmd, args)
 		}
 		return cmd.Help()
 	}

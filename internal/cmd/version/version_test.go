@@ -1,4 +1,4 @@
-package cli
+package version
 
 import (
 	"bytes"
@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -72,11 +75,15 @@ func TestBuildVersionReadsBuildInfo(t *testing.T) {
 func TestVersionCommand(t *testing.T) {
 	runMain := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		f := NewFactory(&IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
-		return Main(context.Background(), args, f), out.String(), errOut.String()
+		f := cmdutil.NewFactory(&cmdutil.IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut})
+		root := &cobra.Command{Use: "investiq-mon", SilenceErrors: true, SilenceUsage: true}
+		cmdutil.AddRootFlags(root, f)
+		root.AddCommand(NewCmd(f, nil))
+		AddFlag(root, f)
+		return cmdutil.Main(context.Background(), root, args, f), out.String(), errOut.String()
 	}
 	code, out, errOut := runMain("version", "-o", "json")
-	if code != ExitOK {
+	if code != cmdutil.ExitOK {
 		t.Fatalf("version -o json: exit %d: %s", code, errOut)
 	}
 	var v versionInfo
@@ -111,17 +118,17 @@ func TestVersionCommand(t *testing.T) {
 	}
 
 	code, text, _ := runMain("version")
-	if code != ExitOK || !strings.HasPrefix(text, "investiq-mon ") || !strings.Contains(text, images.Prometheus) {
+	if code != cmdutil.ExitOK || !strings.HasPrefix(text, "investiq-mon ") || !strings.Contains(text, images.Prometheus) {
 		t.Errorf("version: exit %d:\n%s", code, text)
 	}
 	code, flagText, _ := runMain("--version")
-	if code != ExitOK || flagText != text {
+	if code != cmdutil.ExitOK || flagText != text {
 		t.Errorf("--version (exit %d) printed\n%s\nwant what version prints:\n%s", code, flagText, text)
 	}
-	if code, _, errOut := runMain("version", "-o", "yaml"); code != ExitUsage || !strings.Contains(errOut, "want text or json") {
+	if code, _, errOut := runMain("version", "-o", "yaml"); code != cmdutil.ExitUsage || !strings.Contains(errOut, "want text or json") {
 		t.Errorf("version -o yaml: exit %d, %q; want a usage error", code, errOut)
 	}
-	if code, out, _ := runMain(); code != ExitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "generate ") {
+	if code, out, _ := runMain(); code != cmdutil.ExitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "version ") {
 		t.Errorf("no arguments: exit %d, want the help:\n%s", code, out)
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"context"
@@ -22,16 +22,16 @@ const (
 	StateLockName = "lock"
 )
 
-// lockFlags is --lock-wait, on the commands that take the lock.
-type lockFlags struct{ LockWait time.Duration }
+// LockFlags is --lock-wait, on the commands that take the lock.
+type LockFlags struct{ LockWait time.Duration }
 
-func (lf *lockFlags) addFlags(fl *pflag.FlagSet) {
-	durationVar(fl, &lf.LockWait, "lock-wait", 0, "when another investiq-mon run holds this stack's lock, wait this long for it (default: refuse at once, naming the command and pid holding it)")
+func (lf *LockFlags) AddFlags(fl *pflag.FlagSet) {
+	DurationVar(fl, &lf.LockWait, "lock-wait", 0, "when another investiq-mon run holds this stack's lock, wait this long for it (default: refuse at once, naming the command and pid holding it)")
 }
 
-// lockDirs locks each of dirs that exists (create says which to create
+// LockDirs locks each of dirs that exists (create says which to create
 // first), in order, and returns the function that releases them all.
-func lockDirs(ctx context.Context, f *Factory, command string, wait time.Duration, create map[string]bool, paths ...string) (func(), error) {
+func LockDirs(ctx context.Context, f *Factory, command string, wait time.Duration, create map[string]bool, paths ...string) (func(), error) {
 	var held []*lock.Lock
 	release := func() {
 		for i := len(held) - 1; i >= 0; i-- {
@@ -48,20 +48,14 @@ func lockDirs(ctx context.Context, f *Factory, command string, wait time.Duratio
 		}
 		l, err := lock.Acquire(ctx, p, lock.Options{
 			Command: command, Wait: max(0, time.Until(deadline).Round(time.Second)),
-			Notify: func(msg string) { fmt.Fprintln(f.IO.ErrOut, msg) },
+			Notify: func(msg string) { fmt.Fprintln(f.IO.Info(), msg) },
 		})
 		if err != nil {
 			release()
 			return nil, err
 		}
 		held = append(held, l)
+		f.Log.Debug("lock taken", "path", p, "command", command)
 	}
 	return release, nil
-}
-
-// lock locks the stack sl names: its generated directory and its state
-// directory (created when create is true, as up does).
-func (sl stackLocation) lock(ctx context.Context, f *Factory, command string, lf lockFlags, createState bool) (func(), error) {
-	return lockDirs(ctx, f, command, lf.LockWait, map[string]bool{filepath.Clean(sl.State): createState},
-		filepath.Join(sl.Dir, DirLockName), filepath.Join(sl.State, StateLockName))
 }

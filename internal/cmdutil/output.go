@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"fmt"
@@ -12,58 +12,58 @@ import (
 // Output formats. Every command with machine-readable output takes
 // -o/--output (kubectl's and gh's spelling); text is the default.
 const (
-	outText       = "text"
-	outJSON       = "json"
-	outGitHub     = "github"
-	outCheckstyle = "checkstyle"
-	outSARIF      = "sarif"
-	outJUnit      = "junit"
+	OutText       = "text"
+	OutJSON       = "json"
+	OutGitHub     = "github"
+	OutCheckstyle = "checkstyle"
+	OutSARIF      = "sarif"
+	OutJUnit      = "junit"
 )
 
-// outputValue is -o/--output: one of a command's formats, refused as a
+// OutputValue is -o/--output: one of a command's formats, refused as a
 // usage error otherwise.
-type outputValue struct {
-	dst     *string
-	allowed []string
+type OutputValue struct {
+	Dst     *string
+	Allowed []string
 }
 
-func (o outputValue) String() string { return *o.dst }
-func (o outputValue) Type() string   { return "format" }
-func (o outputValue) Set(s string) error {
-	if !slices.Contains(o.allowed, s) {
-		return fmt.Errorf("must be one of %s, not %q", strings.Join(o.allowed, ", "), s)
+func (o OutputValue) String() string { return *o.Dst }
+func (o OutputValue) Type() string   { return "format" }
+func (o OutputValue) Set(s string) error {
+	if !slices.Contains(o.Allowed, s) {
+		return fmt.Errorf("must be one of %s, not %q", strings.Join(o.Allowed, ", "), s)
 	}
-	*o.dst = s
+	*o.Dst = s
 	return nil
 }
 
 // jsonAlias is the older --json flag, kept hidden: --json is -o json.
 type jsonAlias struct{ dst *string }
 
-func (j jsonAlias) String() string   { return fmt.Sprint(*j.dst == outJSON) }
+func (j jsonAlias) String() string   { return fmt.Sprint(*j.dst == OutJSON) }
 func (j jsonAlias) Type() string     { return "bool" }
 func (j jsonAlias) IsBoolFlag() bool { return true }
 func (j jsonAlias) Set(s string) error {
 	switch s {
 	case "true":
-		*j.dst = outJSON
+		*j.dst = OutJSON
 	case "false":
-		*j.dst = outText
+		*j.dst = OutText
 	default:
 		return fmt.Errorf("--json takes no value")
 	}
 	return nil
 }
 
-// addOutputFlag registers -o/--output with the formats given (text
+// AddOutputFlag registers -o/--output with the formats given (text
 // first, the default), the hidden --json alias, and completion of the
 // values. shorthand is false where -o means something else (generate's
 // --out).
-func addOutputFlag(cmd *cobra.Command, dst *string, shorthand bool, formats ...string) {
-	*dst = outText
-	all := append([]string{outText}, formats...)
+func AddOutputFlag(cmd *cobra.Command, dst *string, shorthand bool, formats ...string) {
+	*dst = OutText
+	all := append([]string{OutText}, formats...)
 	fl := cmd.Flags()
-	v := outputValue{dst: dst, allowed: all}
+	v := OutputValue{Dst: dst, Allowed: all}
 	usage := "output format: " + strings.Join(all, ", ")
 	if shorthand {
 		fl.VarP(v, "output", "o", usage)
@@ -76,4 +76,4 @@ func addOutputFlag(cmd *cobra.Command, dst *string, shorthand bool, formats ...s
 	_ = cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(all, cobra.ShellCompDirectiveNoFileComp))
 }
 
-var _ pflag.Value = outputValue{}
+var _ pflag.Value = OutputValue{}

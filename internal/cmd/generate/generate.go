@@ -1,4 +1,8 @@
-package cli
+// Package generate is `investiq-mon generate`: the spec rendered into the
+// stack's files, written only where they changed, or checked for drift.
+// It links no parser of validate's, so cmd/investiq-mon-generate, which
+// holds it alone, builds quickly on a fresh machine.
+package generate
 
 import (
 	"encoding/json"
@@ -11,28 +15,29 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/settings"
 )
 
-// DefaultDir is where the stack is generated unless told otherwise.
-const DefaultDir = "monitoring"
-
-type generateOptions struct {
-	f     *Factory
+type Options struct {
+	f     *cmdutil.Factory
 	Out   string
 	Check bool
 	Diff  bool
-	// Target is compose or kubernetes (generate_kube.go).
+	// Target is compose or kubernetes (kube.go).
 	Target string
-	lockFlags
+	kube   *Kubernetes
+	cmdutil.LockFlags
 	// Output is --output of --check (no -o: that is --out here).
 	Output string
 }
 
-func newCmdGenerate(f *Factory, runF func(*generateOptions) error) *cobra.Command {
-	opts := &generateOptions{f: f}
+// NewCmd is `generate`; kube is the kubernetes target, nil where it is
+// not linked (investiq-mon-generate).
+func NewCmd(f *cmdutil.Factory, kube *Kubernetes, runF func(*Options) error) *cobra.Command {
+	opts := &Options{f: f, kube: kube}
 	cmd := &cobra.Command{
 		Use: "generate",
 		Example: `  investiq-mon generate
@@ -54,17 +59,17 @@ kubernetes/ unless --dir says otherwise: PrometheusRules, a ServiceMonitor
 per InvestIQ scrape job, an AlertmanagerConfig whose secrets are keys of
 the Secret made from .env, the dashboards and datasource as ConfigMaps for
 Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
-		Args: argsError(cobra.NoArgs),
+		Args: cmdutil.ArgsError(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cmd.Flags().Changed("out") {
 				// On stderr: pflag's own deprecation note would go to stdout.
-				fmt.Fprintln(f.IO.ErrOut, "warning: --out is deprecated: use --dir, as every other command does")
+				f.IO.Warnf("--out is deprecated: use --dir, as every other command does")
 			}
 			if opts.Diff && !opts.Check {
-				return fmt.Errorf("%w: --diff goes with --check", errUsage)
+				return fmt.Errorf("%w: --diff goes with --check", cmdutil.ErrUsage)
 			}
-			if opts.Output != outText && !opts.Check {
-				return fmt.Errorf("%w: --output goes with --check", errUsage)
+			if opts.Output != cmdutil.OutText && !opts.Check {
+				return fmt.Errorf("%w: --output goes with --check", cmdutil.ErrUsage)
 			}
 			if err := generateTarget(cmd, opts); err != nil {
 				return err
@@ -78,7 +83,7 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 				if err := os.MkdirAll(opts.Out, 0o755); err != nil {
 					return err
 				}
-				unlock, err := lockDirs(cmd.Context(), f, "generate", opts.LockWait, nil, filepath.Join(opts.Out, DirLockName))
+				unlock, err := cmdutil.LockDirs(cmd.Context(), f, "generate", opts.LockWait, nil, filepath.Join(opts.Out, cmdutil.DirLockName))
 				if err != nil {
 					return err
 				}
@@ -87,19 +92,19 @@ Grafana's sidecar, and a kustomization.yaml (kubectl apply -k).`,
 			return generateRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Out, "dir", DefaultDir, "directory to write the stack into (the --dir of every other command)")
+	cmd.Flags().StringVar(&opts.Out, "dir", cmdutil.DefaultDir, "directory to write the stack into (the --dir of every other command)")
 	// --out was generate's own name for --dir; kept so scripts still run.
-	cmd.Flags().StringVarP(&opts.Out, "out", "o", DefaultDir, "")
+	cmd.Flags().StringVarP(&opts.Out, "out", "o", cmdutil.DefaultDir, "")
 	_ = cmd.Flags().MarkHidden("out")
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "write nothing; exit 1 if any file differs from the spec")
 	cmd.Flags().BoolVar(&opts.Diff, "diff", false, "with --check, print a unified diff of each differing file")
-	opts.lockFlags.addFlags(cmd.Flags())
-	addOutputFlag(cmd, &opts.Output, false, outJSON)
-	cmd.Flags().StringVar(&opts.Target, "target", targetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
+	opts.LockFlags.AddFlags(cmd.Flags())
+	cmdutil.AddOutputFlag(cmd, &opts.Output, false, cmdutil.OutJSON)
+	cmd.Flags().StringVar(&opts.Target, "target", TargetCompose, "compose (docker compose and up --backend local) or kubernetes (prometheus-operator resources, into kubernetes/)")
 	return cmd
 }
 
-func generateRun(opts *generateOptions) error {
+func generateRun(opts *Options) error {
 	io := opts.f.IO
 	s, err := opts.f.LoadSpec()
 	if err != nil {
@@ -117,12 +122,12 @@ func generateRun(opts *generateOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Check && opts.Output == outJSON {
+	if opts.Check && opts.Output == cmdutil.OutJSON {
 		if err := writeDriftJSON(io.Out, opts, len(rendered), drifts); err != nil {
 			return err
 		}
 		if len(drifts) > 0 {
-			return Exit(ExitError, nil)
+			return cmdutil.Exit(cmdutil.ExitError, nil)
 		}
 		return nil
 	}
@@ -134,9 +139,9 @@ func generateRun(opts *generateOptions) error {
 			}
 		}
 		if len(drifts) > 0 {
-			return Exit(ExitError, fmt.Errorf("%d of %d files differ from the spec: run `investiq-mon generate --dir %s` to update them", len(drifts), len(rendered), opts.Out))
+			return cmdutil.Exit(cmdutil.ExitError, fmt.Errorf("%d of %d files differ from the spec: run `investiq-mon generate --dir %s` to update them", len(drifts), len(rendered), opts.Out))
 		}
-		fmt.Fprintf(io.ErrOut, "%d files match the spec\n", len(rendered))
+		io.Infof("%d files match the spec", len(rendered))
 		return nil
 	}
 
@@ -145,18 +150,18 @@ func generateRun(opts *generateOptions) error {
 		return err
 	}
 	for _, f := range toWrite {
-		fmt.Fprintf(io.ErrOut, "wrote %s\n", filepath.Join(opts.Out, filepath.FromSlash(f.Path)))
+		io.Infof("wrote %s", filepath.Join(opts.Out, filepath.FromSlash(f.Path)))
 	}
-	fmt.Fprintf(io.ErrOut, "%d files in %s, %d changed\n", len(rendered), opts.Out, len(toWrite))
-	if opts.Target == targetKubernetes {
-		kubernetesNextSteps(opts, s)
+	io.Infof("%d files in %s, %d changed", len(rendered), opts.Out, len(toWrite))
+	if opts.Target == TargetKubernetes {
+		opts.kube.NextSteps(io.Info(), s, opts.Out)
 		return nil
 	}
 
 	if created, err := settings.WriteDefault(opts.Out); err != nil {
 		return fmt.Errorf("%s: %w", settings.Path(opts.Out), err)
 	} else if created {
-		fmt.Fprintf(io.ErrOut, "created %s: the stack's settings, every one at its default and commented out; edit it and commit it\n", settings.Path(opts.Out))
+		io.Infof("created %s: the stack's settings, every one at its default and commented out; edit it and commit it", settings.Path(opts.Out))
 	}
 
 	res, err := secrets.Ensure(opts.Out, s)
@@ -166,31 +171,29 @@ func generateRun(opts *generateOptions) error {
 	envPath := res.Path
 	switch {
 	case res.Created:
-		fmt.Fprintln(io.ErrOut, res.CreatedNote())
+		io.Infof("%s", res.CreatedNote())
 	case len(res.Updated) > 0:
-		fmt.Fprintf(io.ErrOut, "updated %s: set %v\n", envPath, res.Updated)
+		io.Infof("updated %s: set %v", envPath, res.Updated)
 	}
 	for _, w := range res.Warnings {
-		fmt.Fprintln(io.ErrOut, "warning:", w)
+		io.Warnf("%s", w)
 	}
 	if msg := gitIgnoreProblem(envPath); msg != "" {
-		fmt.Fprintln(io.ErrOut, "warning:", msg)
+		io.Warnf("%s", msg)
 	}
 	return nil
 }
 
 // gitIgnoreProblem says so when .env sits in a git work tree that would
-// commit it.
+// commit it. One git process: check-ignore exits 0 when the file is
+// ignored, 1 when it is not, and 128 outside a work tree (or on any
+// other trouble), which says nothing.
 func gitIgnoreProblem(envPath string) string {
 	git, err := exec.LookPath("git")
 	if err != nil {
 		return ""
 	}
-	dir := filepath.Dir(envPath)
-	if err := exec.Command(git, "-C", dir, "rev-parse", "--is-inside-work-tree").Run(); err != nil {
-		return "" // not in a git work tree
-	}
-	err = exec.Command(git, "-C", dir, "check-ignore", "-q", filepath.Base(envPath)).Run()
+	err = exec.Command(git, "-C", filepath.Dir(envPath), "check-ignore", "-q", filepath.Base(envPath)).Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 1 {
 		return envPath + " is not ignored by git: add it to .gitignore so its secrets are never committed"
@@ -211,7 +214,7 @@ type driftItem struct {
 	Diff   string `json:"diff,omitempty"`
 }
 
-func writeDriftJSON(w goio.Writer, opts *generateOptions, total int, drifts []files.Drift) error {
+func writeDriftJSON(w goio.Writer, opts *Options, total int, drifts []files.Drift) error {
 	out := driftJSON{Dir: opts.Out, Files: total, Drifted: []driftItem{}}
 	for _, d := range drifts {
 		it := driftItem{Path: filepath.Join(opts.Out, filepath.FromSlash(d.Path)), Reason: d.Reason}
