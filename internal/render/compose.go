@@ -80,30 +80,6 @@ func health(test ...string) composeHealthcheck {
 	return composeHealthcheck{Test: test, Interval: "10s", Timeout: "5s", Retries: 6, StartPeriod: "20s"}
 }
 
-// PrometheusArgs are the flags Prometheus runs with, in both backends.
-// The admin API (snapshots for backup) is on, but only ever behind basic
-// auth on a loopback-published port.
-func PrometheusArgs(s *spec.Spec, configFile, dataDir string) []string {
-	return []string{
-		"--config.file=" + configFile,
-		"--storage.tsdb.path=" + dataDir,
-		"--storage.tsdb.retention.time=" + dur(s.Retention),
-		"--web.config.file=" + s.WebConfigFile,
-		"--web.enable-lifecycle",
-		"--web.enable-admin-api",
-	}
-}
-
-// AlertmanagerArgs are the flags Alertmanager runs with, in both backends.
-func AlertmanagerArgs(s *spec.Spec, configFile, dataDir string) []string {
-	return []string{
-		"--config.file=" + configFile,
-		"--storage.path=" + dataDir,
-		"--web.config.file=" + s.WebConfigFile,
-		"--web.external-url=" + s.ExternalURL,
-	}
-}
-
 // WebConfig is the web config file Prometheus and Alertmanager load: the
 // stack user with a bcrypt hash, never the password.
 func WebConfig(user, bcryptHash string) ([]byte, error) {
@@ -148,7 +124,7 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 				// Links in notifications (generatorURL) point at the
 				// published port: without the flag they name the
 				// container's hostname, which no browser resolves.
-				Command: append(PrometheusArgs(s, prom.ConfigMount+"/prometheus.yml", prom.DataMount),
+				Command: append(s.PrometheusArgs(prom.ConfigMount+"/prometheus.yml", prom.DataMount),
 					fmt.Sprintf("--web.external-url=http://%s:%d", browserHost(s.PublishAddress), s.Ports.Prometheus)),
 				Ports:   publish(prom.HostPort, prom.Port),
 				Volumes: []string{"./" + prom.Name + ":" + prom.ConfigMount + ":ro", prom.Volume + ":" + prom.DataMount},
@@ -167,7 +143,7 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 				// container on the network can join as a peer and
 				// replicate silences past basic auth (the local backend
 				// adds the same flag).
-				Command: append(AlertmanagerArgs(s, am.ConfigMount+"/alertmanager.yml", am.DataMount), "--cluster.listen-address="),
+				Command: append(s.AlertmanagerArgs(am.ConfigMount+"/alertmanager.yml", am.DataMount), "--cluster.listen-address="),
 				Ports:   publish(am.HostPort, am.Port),
 				Volumes: []string{"./" + am.Name + ":" + am.ConfigMount + ":ro", am.Volume + ":" + am.DataMount},
 				// stack_password: the healthcheck's amtool authenticates with it.
