@@ -111,7 +111,9 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 	gf, _ := s.Component(spec.Grafana)
 	volumes := map[string]struct{}{}
 	for _, c := range s.Components() {
-		volumes[c.Volume] = struct{}{}
+		if c.Volume != "" {
+			volumes[c.Volume] = struct{}{}
+		}
 	}
 	grafanaProvDir := gf.ConfigMount + "/provisioning"
 
@@ -182,11 +184,51 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 		Secrets:  secrets,
 		Configs:  map[string]composeConfig{webConfigName: {Content: string(webConfig)}},
 	}
+	// Every other component (Spec.ExtraComponents) runs as its Program
+	// says, inside its container: its folder and data volume mounted, its
+	// port published, ready when ReadyPath answers.
+	for _, c := range s.Components() {
+		if _, ok := cf.Services[c.Name]; ok || c.Program.Command == nil {
+			continue
+		}
+		cf.Services[c.Name] = extraService(s, c, publish(c.HostPort, c.Port), nets)
+	}
 	f, err := yamlFile(ComposeFile, fmt.Sprintf("Monitoring stack for %s: docker compose --profile %s up -d --wait", s.Project, composeProfile), cf)
 	if err != nil {
 		return nil, err
 	}
 	return []File{f.as("", Deployment)}, nil
+}
+
+// extraService is the compose service of a component the spec adds.
+func extraService(s *spec.Spec, c spec.Component, ports, nets []string) composeService {
+	args, env := c.Program.Command(s, spec.Run{
+		ConfigDir: c.ConfigMount, DataDir: c.DataMount, LogDir: c.DataMount,
+		Host: "0.0.0.0", Port: c.Port, Addr: fmt.Sprintf("0.0.0.0:%d", c.Port),
+	})
+	svc := composeService{
+		Image: c.Image, ContainerName: c.Container,
+		Profiles: []string{composeProfile}, Restart: "unless-stopped",
+		Command: args, Ports: ports, Networks: nets,
+		Volumes:     []string{"./" + c.Name + ":" + c.ConfigMount + ":ro"},
+		Healthcheck: health("CMD", "wget", "-q", "-O", "/dev/null", fmt.Sprintf("http://localhost:%d%s", c.Port, c.ReadyPath)),
+	}
+	if c.Volume != "" {
+		svc.Volumes = append(svc.Volumes, c.Volume+":"+c.DataMount)
+	}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if svc.Environment == nil {
+				svc.Environment = map[string]string{}
+			}
+			svc.Environment[k] = v
+		}
+	}
+	if c.Auth {
+		svc.Secrets = []string{spec.SecretStackPassword}
+		svc.Configs = []composeConfigRef{{Source: webConfigName, Target: s.WebConfigFile}}
+	}
+	return svc
 }
 
 // browserHost is how a browser on the Docker host reaches a port published
