@@ -218,12 +218,12 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	var urls []string
 	for _, c := range s.Components() {
 		if !slices.Contains(services, c.Name) {
-			urls = append(urls, c.Name+" not started")
+			urls = append(urls, c.Title+" not started")
 			continue
 		}
 		u := fmt.Sprintf("http://%s:%d", addr, c.HostPort)
 		st.recordURL(c.Name, u)
-		urls = append(urls, c.Name+" "+u)
+		urls = append(urls, c.Title+" "+u)
 	}
 	if err := o.Layout.SaveState(st); err != nil {
 		return State{}, err

@@ -395,10 +395,10 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 
 	st := State{Backend: Local, Components: s.ComponentNames(), Hashes: p.next, Processes: procs}
 	var urls []string
-	for _, c := range s.ComponentNames() {
-		if pr, ok := procs[c]; ok {
-			st.recordURL(c, "http://"+pr.Addr)
-			urls = append(urls, c+" http://"+pr.Addr)
+	for _, c := range s.Components() {
+		if pr, ok := procs[c.Name]; ok {
+			st.recordURL(c.Name, "http://"+pr.Addr)
+			urls = append(urls, c.Title+" http://"+pr.Addr)
 		}
 	}
 	client := httpClient(env.StackUser(s), env.StackPassword())
