@@ -9,10 +9,16 @@
 //	Down(ctx, DownOptions)      stop; data is removed only with Volumes
 //	NewBackend(name, ...)       the Backend (local, compose): Up, Down, Stop/Start
 //	OpenBackend(s, dir, l, ..)  a component, Data (where it lives), Exec (how to run beside it)
-//	StopComponent(ctx, l, name) stop one server of the recorded stack, keep its data
+//	StopComponent(ctx, l, name) stop one component of the recorded stack, keep its data; was it running
 //	StartComponent(ctx, l, name, timeout) start it again as Up last did, wait until ready
 //	LoadEndpoints(spec, dir, l) where the running stack answers, with credentials
 //	CollectStatus(ctx, ep, ...) what status shows, as values
+//
+// What runs is the spec's topology (spec.Spec.Components): the local
+// backend starts each component as its Program says, reloads it at its
+// ReloadPath (or restarts it), and status probes it as its Probe says;
+// nothing here names a server but the State fields older state files and
+// the servers' API clients read.
 //
 // A local Up is planned (planLocal) and then applied step by step
 // (applyLocal, the StepUp* constants of steps.go, where internal/testhook
