@@ -24,13 +24,7 @@ func restoreTarget(sl stackLocation, s *spec.Spec, ep stack.Endpoints, timeout t
 		return ro, fmt.Errorf("%w in %s; nothing was changed", err, l.StateFile())
 	}
 	// Grafana is restored through its API, not its data directory.
-	var swapped []string
-	for _, c := range s.Components() {
-		if c.RestoresDataDir() {
-			swapped = append(swapped, c.Name)
-		}
-	}
-	data := backup.FilesOf(b, "", swapped...)
+	data := backup.FilesOf(b, "", backup.Swapped(s.Components())...)
 	ro.Data, ro.Stack = data, b
 	if _, inContainers := data.(backup.DockerFiles); inContainers {
 		// Staged beside the state, then copied into the volumes; data

@@ -189,6 +189,28 @@ func TestAnExporterAddedToTheSpecIsRunShownSavedAndChecked(t *testing.T) {
 		t.Errorf("backup: blackbox %+v (found %v), files %v: want its %s saved", c, ok, m.Files, stateFile)
 	}
 
+	// restore puts its data directory back as saved, stopping and
+	// starting it around the swap: a file written since is gone.
+	written := filepath.Join(l.Data("blackbox"), "written-after-the-backup")
+	if err := os.WriteFile(written, []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := backup.Restore(context.Background(), backup.RestoreOptions{
+		Archive: archive, Endpoints: ep, Data: backup.FilesOf(b, "", backup.Swapped(s.Components())...), Stack: b,
+		Trust: backup.Trust{Key: env.BackupKey(), KeySource: env.Path}, ReadyTimeout: time.Minute,
+	}); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	if _, err := os.Stat(written); !os.IsNotExist(err) {
+		t.Errorf("after the restore %s is still there (%v): the exporter's data directory was not put back", written, err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Data("blackbox"), stateFile)); err != nil {
+		t.Errorf("after the restore: %v", err)
+	}
+	if r = stack.CollectStatus(context.Background(), ep, stack.StatusOptions{Components: s.Components()}); !exporterUp(r) {
+		t.Errorf("status after the restore: %+v, want blackbox up again", r.Components)
+	}
+
 	// Stopped, it is what doctor and status report.
 	if was, err := stack.StopComponent(context.Background(), l, "blackbox"); err != nil || !was {
 		t.Fatalf("stop blackbox: was running %v, %v", was, err)
