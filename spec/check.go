@@ -39,10 +39,11 @@ func (ps Problems) Error() string {
 func (ps Problems) Unwrap() error { return ErrInvalid }
 
 var (
-	metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
-	labelNameRE  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
-	alertNameRE  = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
-	sloNameRE    = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	componentNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	metricNameRE    = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+	labelNameRE     = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	alertNameRE     = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+	sloNameRE       = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
 // Check reports every problem in the spec, not just the first. A nil
@@ -135,6 +136,21 @@ func (s *Spec) Check() error {
 		}
 		if j.Interval <= 0 {
 			add(p+".interval", "must be positive")
+		}
+	}
+
+	comps := map[string]bool{}
+	for i, c := range s.Components() {
+		p := fmt.Sprintf("components[%s]", name(c.Name, i))
+		if !componentNameRE.MatchString(c.Name) {
+			add(p+".name", "%q: a component's name is a folder, a compose service and a process: lower-case letters, digits, - and _", c.Name)
+		}
+		if comps[c.Name] {
+			add(p+".name", "declared twice")
+		}
+		comps[c.Name] = true
+		if c.Backup == BackupFiles && len(c.DataFiles) == 0 {
+			add(p+".dataFiles", "backup %q copies the data files listed here: name at least one", c.Backup)
 		}
 	}
 

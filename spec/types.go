@@ -386,6 +386,11 @@ type Spec struct {
 	RemoteWrite []RemoteWrite
 	Federation  *Federation
 	Kubernetes  Kubernetes
+
+	// ExtraComponents run beside Prometheus, Alertmanager and Grafana (an
+	// exporter, say): up, down, status, backup and doctor pick them up
+	// from here (spec/topology.go says what each field means).
+	ExtraComponents []Component
 }
 
 // Metric returns the declared metric with the given family name.

@@ -41,6 +41,9 @@ const (
 	dirDashboards = "grafana/dashboards"
 	fileGrafanaDB = "grafana/grafana.db"
 	dirConfig     = "config"
+	// dirDataFiles, under a component's name, holds the DataFiles of a
+	// component saved with spec.BackupFiles.
+	dirDataFiles = "files"
 )
 
 // Manifest records what an archive holds. It never holds a secret: no

@@ -27,6 +27,7 @@ import (
 	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/internal/testhook"
+	"github.com/investiq/investiq-mon/spec"
 )
 
 // Options of Create.
@@ -48,6 +49,9 @@ type Options struct {
 	// Key signs the archive's manifest (INVESTIQ_BACKUP_KEY from .env);
 	// it is required, and never written anywhere.
 	Key []byte
+	// Components are the spec's (Spec.Components): each is saved as its
+	// Backup kind says. Nil means the three servers every stack has.
+	Components []spec.Component
 	// AllowPartial writes an archive even when a component is down.
 	AllowPartial bool
 	Log          *slog.Logger
@@ -161,39 +165,37 @@ type builder struct {
 }
 
 func (b *builder) run(ctx context.Context) error {
-	// Probe every component first, so a down one is reported before any
-	// work (and before a snapshot is taken only to be thrown away).
-	prom, err := promAPI(b.o.Endpoints)
-	if err != nil {
-		return err
+	// Probe every component with data first, so a down one is reported
+	// before any work (and before a snapshot is taken only to be thrown
+	// away). Then save each as its Backup kind says.
+	comps := b.o.Components
+	if comps == nil {
+		comps = (&spec.Spec{}).Components()
 	}
-	am, err := amAPI(b.o.Endpoints)
-	if err != nil {
-		return err
+	type probed struct {
+		c    spec.Component
+		save func(context.Context) error // nil: down
 	}
+	var todo []probed
 	var down []string
-	promUp, amUp := false, false
-	promVersion, amVer, grafanaVersion := "", "", ""
-	if bi, err := prom.Buildinfo(ctx); err != nil {
-		down = append(down, fmt.Sprintf("prometheus at %s: %v", b.o.Endpoints.Prometheus, stack.Explain(err, stack.RequestTimeout)))
-	} else {
-		promUp, promVersion = true, versionOrUnknown(bi.Version)
-	}
-	if v, err := amVersion(ctx, am); err != nil {
-		down = append(down, fmt.Sprintf("alertmanager at %s: %v", b.o.Endpoints.Alertmanager, stack.Explain(err, stack.RequestTimeout)))
-	} else {
-		amUp, amVer = true, versionOrUnknown(v)
-	}
-	var gc *grafana.Client
-	if b.o.Endpoints.Grafana == "" {
-		b.add(Component{Name: Grafana, Status: Skipped, Notes: []string{"grafana is not part of this stack (no URL)"}})
-	} else if gc, err = grafana.New(b.o.Endpoints.Grafana, b.o.Endpoints.GrafanaUser, b.o.Endpoints.GrafanaPassword); err != nil {
-		return err
-	} else if v, err := gc.Health(ctx); err != nil {
-		down = append(down, fmt.Sprintf("grafana: %v", stack.Explain(err, stack.RequestTimeout)))
-		gc = nil
-	} else {
-		grafanaVersion = v
+	for _, c := range comps {
+		if c.Backup == spec.BackupNone {
+			continue
+		}
+		u := b.o.Endpoints.URL(c.Name)
+		if u == "" && c.Optional {
+			b.add(Component{Name: c.Name, Status: Skipped, Notes: []string{c.Name + " is not part of this stack (no URL)"}})
+			continue
+		}
+		save, err := b.probe(ctx, c, u)
+		var fatal *fatalProbe
+		if errors.As(err, &fatal) {
+			return fatal.err
+		}
+		if err != nil {
+			down = append(down, fmt.Sprintf("%s at %s: %v", c.Name, u, stack.Explain(err, stack.RequestTimeout)))
+		}
+		todo = append(todo, probed{c, save})
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -201,33 +203,109 @@ func (b *builder) run(ctx context.Context) error {
 	if len(down) > 0 && !b.o.AllowPartial {
 		return fmt.Errorf("%w:\n  %s", ErrPartial, strings.Join(down, "\n  "))
 	}
-
-	if promUp {
-		if err := b.prometheus(ctx, promVersion); err != nil {
-			return err
+	for _, p := range todo {
+		if p.save == nil {
+			b.add(Component{Name: p.c.Name, Status: Skipped, Notes: []string{"down at backup time"}})
+			continue
 		}
-	} else {
-		b.add(Component{Name: Prometheus, Status: Skipped, Notes: []string{"down at backup time"}})
-	}
-	if amUp {
-		if err := b.alertmanager(ctx, am, amVer); err != nil {
-			return err
-		}
-	} else {
-		b.add(Component{Name: Alertmanager, Status: Skipped, Notes: []string{"down at backup time"}})
-	}
-	if gc != nil {
-		if err := b.grafana(ctx, gc, grafanaVersion); err != nil {
-			if !b.o.AllowPartial {
+		if err := p.save(ctx); err != nil {
+			// The stack works without an optional component: with
+			// --allow-partial its failed export does not stop the rest.
+			if !p.c.Optional || !b.o.AllowPartial {
 				return err
 			}
-			b.o.Log.Warn("grafana not saved", "err", err)
-			b.add(Component{Name: Grafana, Status: Skipped, Version: grafanaVersion, Notes: []string{"export failed: " + err.Error()}})
+			b.o.Log.Warn(p.c.Name+" not saved", "err", err)
+			b.add(Component{Name: p.c.Name, Status: Skipped, Notes: []string{"export failed: " + err.Error()}})
 		}
-	} else if b.o.Endpoints.Grafana != "" {
-		b.add(Component{Name: Grafana, Status: Skipped, Notes: []string{"down at backup time"}})
 	}
 	return b.config(ctx)
+}
+
+// fatalProbe is a probe that cannot even be set up (a malformed URL):
+// the backup stops, --allow-partial or not.
+type fatalProbe struct{ err error }
+
+func (f *fatalProbe) Error() string { return f.err.Error() }
+
+// probe asks component c, at base URL u, whether it answers, the way its
+// Backup kind will talk to it, and returns how to save it then.
+func (b *builder) probe(ctx context.Context, c spec.Component, u string) (func(context.Context) error, error) {
+	if u == "" {
+		return nil, fmt.Errorf("no URL for %s", c.Name)
+	}
+	switch c.Backup {
+	case spec.BackupTSDBSnapshot:
+		prom, err := promAPI(b.o.Endpoints)
+		if err != nil {
+			return nil, &fatalProbe{err}
+		}
+		bi, err := prom.Buildinfo(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v := versionOrUnknown(bi.Version)
+		return func(ctx context.Context) error { return b.prometheus(ctx, v) }, nil
+	case spec.BackupSilences:
+		am, err := amAPI(b.o.Endpoints)
+		if err != nil {
+			return nil, &fatalProbe{err}
+		}
+		v, err := amVersion(ctx, am)
+		if err != nil {
+			return nil, err
+		}
+		v = versionOrUnknown(v)
+		return func(ctx context.Context) error { return b.alertmanager(ctx, am, v) }, nil
+	case spec.BackupGrafanaAPI:
+		gc, err := grafana.New(u, b.o.Endpoints.GrafanaUser, b.o.Endpoints.GrafanaPassword)
+		if err != nil {
+			return nil, &fatalProbe{err}
+		}
+		v, err := gc.Health(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error { return b.grafana(ctx, gc, v) }, nil
+	case spec.BackupFiles:
+		hc := stack.HTTPClient("", "", stack.RequestTimeout)
+		if c.Auth {
+			hc = stack.HTTPClient(b.o.Endpoints.User, b.o.Endpoints.Password, stack.RequestTimeout)
+		}
+		if err := stack.Ready(ctx, hc, strings.TrimSuffix(u, "/")+c.ReadyPath); err != nil {
+			return nil, err
+		}
+		return func(ctx context.Context) error { return b.dataFiles(ctx, c) }, nil
+	}
+	return nil, &fatalProbe{fmt.Errorf("%s: unknown backup kind %q (spec/topology.go lists them)", c.Name, c.Backup)}
+}
+
+// dataFiles copies the DataFiles of c's data directory as they are: a
+// component whose state is a few small files it rewrites whole.
+func (b *builder) dataFiles(ctx context.Context, c spec.Component) error {
+	b.o.Log.Info("copying data files", "component", c.Name)
+	mc := Component{Name: c.Name, Status: Saved}
+	n := 0
+	for _, f := range c.DataFiles {
+		local, cleanup, err := b.o.Files.Fetch(ctx, c.Name, f)
+		switch {
+		case err == nil:
+			err = b.aw.addFile(ctx, path.Join(c.Name, dirDataFiles, f), local, nil)
+			cleanup()
+			if err != nil {
+				return err
+			}
+			n++
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case errors.Is(err, fs.ErrNotExist):
+			mc.Notes = append(mc.Notes, "data file "+f+" not written yet")
+		default:
+			return fmt.Errorf("%s data file %s: %w", c.Name, f, err)
+		}
+	}
+	mc.Notes = append(mc.Notes, fmt.Sprintf("%d of %d data files", n, len(c.DataFiles)))
+	b.add(mc)
+	return nil
 }
 
 // versionOrUnknown: servers built from source without -ldflags (as the

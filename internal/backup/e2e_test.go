@@ -68,9 +68,9 @@ func (l *liveStack) daemon(c string) *testutil.Daemon {
 	}
 	return l.am
 }
-func (l *liveStack) Stop(ctx context.Context, c string) error {
+func (l *liveStack) Stop(ctx context.Context, c string) (bool, error) {
 	l.calls.add("stop " + c)
-	return l.daemon(c).Stop(ctx)
+	return true, l.daemon(c).Stop(ctx)
 }
 func (l *liveStack) Start(ctx context.Context, c string) error {
 	l.calls.add("start " + c)
@@ -144,13 +144,13 @@ func startLiveStack(t *testing.T) *liveStack {
 	}
 	l.am = testutil.StartDaemon(t, &testutil.Daemon{
 		Name: "alertmanager", Bin: amBin,
-		Args: append(render.AlertmanagerArgs(l.spec, filepath.Join(cfgDir, "alertmanager.yml"), l.layout.AlertmanagerData()),
+		Args: append(l.spec.AlertmanagerArgs(filepath.Join(cfgDir, "alertmanager.yml"), l.layout.AlertmanagerData()),
 			"--web.listen-address="+amAddr, "--cluster.listen-address="),
 		ReadyURL: l.ep.Alertmanager + "/-/ready", User: l.ep.User, Password: l.ep.Password,
 	})
 	l.prom = testutil.StartDaemon(t, &testutil.Daemon{
 		Name: "prometheus", Bin: promBin,
-		Args: append(render.PrometheusArgs(l.spec, filepath.Join(cfgDir, "prometheus.yml"), l.layout.PrometheusData()),
+		Args: append(l.spec.PrometheusArgs(filepath.Join(cfgDir, "prometheus.yml"), l.layout.PrometheusData()),
 			"--web.listen-address="+promAddr),
 		ReadyURL: l.ep.Prometheus + "/-/ready", User: l.ep.User, Password: l.ep.Password,
 	})

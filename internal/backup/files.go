@@ -184,6 +184,19 @@ type DataStore interface {
 	DataDirs
 }
 
+// Swapped names the components whose data a restore puts back by
+// replacing their data directory (spec.Component.RestoresDataDir), the
+// ones a restore's DataStore must reach.
+func Swapped(comps []spec.Component) []string {
+	var out []string
+	for _, c := range comps {
+		if c.RestoresDataDir() {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
 // FilesOf reaches the data of components where the backend keeps it:
 // LocalFiles for directories on this machine, DockerFiles for volumes
 // inside containers. tempDir is where DockerFiles makes its copies.

@@ -362,12 +362,12 @@ func rewrite(t *testing.T, src string, edit func(name string, body []byte) []byt
 
 // Stop and Start make DockerFiles a Stack for the tests that drive a
 // restore against fake containers; the CLI uses the compose backend.
-func (d DockerFiles) Stop(ctx context.Context, component string) error {
+func (d DockerFiles) Stop(ctx context.Context, component string) (bool, error) {
 	c, ok := d.Containers[component]
 	if !ok {
-		return fmt.Errorf("%s: no container configured", component)
+		return false, fmt.Errorf("%s: no container configured", component)
 	}
-	return d.run(ctx, "stop", c)
+	return true, d.run(ctx, "stop", c)
 }
 
 func (d DockerFiles) Start(ctx context.Context, component string) error {

@@ -123,7 +123,7 @@ func Recover(ctx context.Context, o RestoreOptions) (string, error) {
 		return "", errors.New("restore: no stack to stop and start for the rollback")
 	}
 	for _, c := range j.Components {
-		if err := o.Stack.Stop(ctx, c); err != nil {
+		if _, err := o.Stack.Stop(ctx, c); err != nil {
 			return "", fmt.Errorf("rolling back the interrupted restore: stop %s: %w", c, err)
 		}
 	}

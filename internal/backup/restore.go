@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,7 +29,8 @@ import (
 // tests with servers they started themselves. Start returns once the
 // server is ready.
 type Stack interface {
-	Stop(ctx context.Context, component string) error
+	// Stop reports whether the component was running.
+	Stop(ctx context.Context, component string) (bool, error)
 	Start(ctx context.Context, component string) error
 }
 
@@ -191,6 +193,13 @@ func Restore(ctx context.Context, o RestoreOptions) (*RestoreResult, error) {
 	if m.Has(dirAMState) {
 		swaps = append(swaps, &swap{component: Alertmanager, from: filepath.Join(stage, filepath.FromSlash(dirAMState))})
 	}
+	// Components saved with spec.BackupFiles: their data directory
+	// becomes the saved files.
+	for _, c := range m.Components {
+		if dir := path.Join(c.Name, dirDataFiles); m.Has(dir) {
+			swaps = append(swaps, &swap{component: c.Name, from: filepath.Join(stage, filepath.FromSlash(dir))})
+		}
+	}
 	if err := restoreData(ctx, o, swaps, stamp, stageParent); err != nil {
 		return nil, err
 	}
@@ -272,7 +281,7 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp, st
 		defer cancel()
 		var rerrs []error
 		for _, c := range stopped {
-			if e := o.Stack.Stop(rctx, c); e != nil {
+			if _, e := o.Stack.Stop(rctx, c); e != nil {
 				rerrs = append(rerrs, e)
 			}
 		}
@@ -299,7 +308,7 @@ func restoreData(ctx context.Context, o RestoreOptions, swaps []*swap, stamp, st
 	for _, s := range swaps {
 		o.Log.Info("stopping", "component", s.component)
 		stopped = append(stopped, s.component)
-		if err := o.Stack.Stop(ctx, s.component); err != nil {
+		if _, err := o.Stack.Stop(ctx, s.component); err != nil {
 			return fmt.Errorf("stop %s: %w", s.component, err)
 		}
 	}

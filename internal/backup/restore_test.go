@@ -18,9 +18,9 @@ type flakyStack struct {
 	failOnce map[string]bool
 }
 
-func (f *flakyStack) Stop(_ context.Context, c string) error {
+func (f *flakyStack) Stop(_ context.Context, c string) (bool, error) {
 	f.calls = append(f.calls, "stop "+c)
-	return nil
+	return true, nil
 }
 
 func (f *flakyStack) Start(_ context.Context, c string) error {

@@ -110,7 +110,7 @@ func backupRun(cmd *cobra.Command, opts *backupOptions) error {
 		}
 	}
 	m, err := backup.Create(cmd.Context(), backup.Options{
-		Output: out, Endpoints: ep, Files: files, MonitoringDir: opts.Dir,
+		Output: out, Endpoints: ep, Files: files, MonitoringDir: opts.Dir, Components: s.Components(),
 		Secrets: env.Values(s), Key: env.BackupKey(), AllowPartial: opts.AllowPartial, Log: f.Log, Progress: progress, Now: now,
 		Journal: filepath.Join(l.Root, "backup.journal"),
 	})

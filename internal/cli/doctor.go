@@ -98,16 +98,9 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 	// A missing .env is a finding of the checks that need the password,
 	// not a reason to skip the others.
 	ep, epErr := stack.LoadEndpoints(s, opts.Dir, opts.layout())
-	for _, o := range []struct {
-		flag string
-		dst  *string
-	}{
-		{opts.PrometheusURL, &ep.Prometheus},
-		{opts.AlertmanagerURL, &ep.Alertmanager},
-		{opts.GrafanaURL, &ep.Grafana},
-	} {
-		if o.flag != "" {
-			*o.dst = o.flag
+	for c, u := range map[string]string{spec.Prometheus: opts.PrometheusURL, spec.Alertmanager: opts.AlertmanagerURL, spec.Grafana: opts.GrafanaURL} {
+		if u != "" {
+			ep.SetURL(c, u)
 		}
 	}
 	apiURL := opts.APIURL

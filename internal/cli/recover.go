@@ -24,7 +24,7 @@ func restoreTarget(sl stackLocation, s *spec.Spec, ep stack.Endpoints, timeout t
 		return ro, fmt.Errorf("%w in %s; nothing was changed", err, l.StateFile())
 	}
 	// Grafana is restored through its API, not its data directory.
-	data := backup.FilesOf(b, "", backup.Prometheus, backup.Alertmanager)
+	data := backup.FilesOf(b, "", backup.Swapped(s.Components())...)
 	ro.Data, ro.Stack = data, b
 	if _, inContainers := data.(backup.DockerFiles); inContainers {
 		// Staged beside the state, then copied into the volumes; data

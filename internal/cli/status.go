@@ -74,7 +74,7 @@ func statusRun(cmd *cobra.Command, opts *statusOptions) error {
 			composeFile = p
 		}
 	}
-	r := stack.CollectStatus(cmd.Context(), ep, stack.StatusOptions{ComposeFile: composeFile})
+	r := stack.CollectStatus(cmd.Context(), ep, stack.StatusOptions{ComposeFile: composeFile, Components: s.Components()})
 	sz := sizingStatus(cmd.Context(), s, ep) // status_sizing.go
 	if opts.JSON {
 		enc := json.NewEncoder(f.IO.Out)
@@ -97,7 +97,7 @@ func statusRun(cmd *cobra.Command, opts *statusOptions) error {
 		}
 	}
 	for _, c := range r.Components {
-		if !c.Up && c.Name != stack.Grafana {
+		if !c.Up && !c.Optional {
 			return Exit(ExitError, fmt.Errorf("%s is down at %s", c.Name, textsafe.Line(c.URL)))
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kustomize "sigs.k8s.io/kustomize/api/types"
 
+	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -251,25 +252,10 @@ func convertMatchers(ms []string) ([]monitoringv1alpha1.Matcher, error) {
 	return out, nil
 }
 
-// The Grafana datasource provisioning file, as Grafana's sidecar loads it
-// from the ConfigMap. Its name is not "Prometheus" and it is not the
-// default: kube-prometheus-stack provisions one with both, and Grafana
-// refuses two datasources of one name, or two defaults.
-type dsProvisioning struct {
-	APIVersion  int          `yaml:"apiVersion"`
-	Datasources []datasource `yaml:"datasources"`
-}
-
-type datasource struct {
-	Name      string         `yaml:"name"`
-	UID       string         `yaml:"uid"`
-	Type      string         `yaml:"type"`
-	Access    string         `yaml:"access"`
-	URL       string         `yaml:"url"`
-	IsDefault bool           `yaml:"isDefault"`
-	Editable  bool           `yaml:"editable"`
-	JSONData  map[string]any `yaml:"jsonData"`
-}
+// The Grafana datasource provisioning file (render's type), as Grafana's
+// sidecar loads it from the ConfigMap. Its name is not "Prometheus" and it
+// is not the default: kube-prometheus-stack provisions one with both, and
+// Grafana refuses two datasources of one name, or two defaults.
 
 // DatasourceName is the Grafana datasource the dashboards use in a cluster.
 const DatasourceName = "InvestIQ Prometheus"
@@ -284,7 +270,7 @@ func datasourceConfigMap(s *spec.Spec) (*corev1.ConfigMap, error) {
 	var buf strings.Builder
 	enc := yaml.NewEncoder(&buf)
 	enc.SetIndent(2)
-	err := enc.Encode(dsProvisioning{APIVersion: 1, Datasources: []datasource{{
+	err := enc.Encode(render.GrafanaDatasources{APIVersion: 1, Datasources: []render.GrafanaDatasource{{
 		Name: DatasourceName, UID: s.DatasourceUID, Type: "prometheus", Access: "proxy",
 		URL: s.Kubernetes.PrometheusURL, JSONData: map[string]any{"httpMethod": "POST", "timeInterval": dur(interval)},
 	}}})

@@ -80,30 +80,6 @@ func health(test ...string) composeHealthcheck {
 	return composeHealthcheck{Test: test, Interval: "10s", Timeout: "5s", Retries: 6, StartPeriod: "20s"}
 }
 
-// PrometheusArgs are the flags Prometheus runs with, in both backends.
-// The admin API (snapshots for backup) is on, but only ever behind basic
-// auth on a loopback-published port.
-func PrometheusArgs(s *spec.Spec, configFile, dataDir string) []string {
-	return []string{
-		"--config.file=" + configFile,
-		"--storage.tsdb.path=" + dataDir,
-		"--storage.tsdb.retention.time=" + dur(s.Retention),
-		"--web.config.file=" + s.WebConfigFile,
-		"--web.enable-lifecycle",
-		"--web.enable-admin-api",
-	}
-}
-
-// AlertmanagerArgs are the flags Alertmanager runs with, in both backends.
-func AlertmanagerArgs(s *spec.Spec, configFile, dataDir string) []string {
-	return []string{
-		"--config.file=" + configFile,
-		"--storage.path=" + dataDir,
-		"--web.config.file=" + s.WebConfigFile,
-		"--web.external-url=" + s.ExternalURL,
-	}
-}
-
 // WebConfig is the web config file Prometheus and Alertmanager load: the
 // stack user with a bcrypt hash, never the password.
 func WebConfig(user, bcryptHash string) ([]byte, error) {
@@ -135,7 +111,9 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 	gf, _ := s.Component(spec.Grafana)
 	volumes := map[string]struct{}{}
 	for _, c := range s.Components() {
-		volumes[c.Volume] = struct{}{}
+		if c.Volume != "" {
+			volumes[c.Volume] = struct{}{}
+		}
 	}
 	grafanaProvDir := gf.ConfigMount + "/provisioning"
 
@@ -148,7 +126,7 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 				// Links in notifications (generatorURL) point at the
 				// published port: without the flag they name the
 				// container's hostname, which no browser resolves.
-				Command: append(PrometheusArgs(s, prom.ConfigMount+"/prometheus.yml", prom.DataMount),
+				Command: append(s.PrometheusArgs(prom.ConfigMount+"/prometheus.yml", prom.DataMount),
 					fmt.Sprintf("--web.external-url=http://%s:%d", browserHost(s.PublishAddress), s.Ports.Prometheus)),
 				Ports:   publish(prom.HostPort, prom.Port),
 				Volumes: []string{"./" + prom.Name + ":" + prom.ConfigMount + ":ro", prom.Volume + ":" + prom.DataMount},
@@ -167,7 +145,7 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 				// container on the network can join as a peer and
 				// replicate silences past basic auth (the local backend
 				// adds the same flag).
-				Command: append(AlertmanagerArgs(s, am.ConfigMount+"/alertmanager.yml", am.DataMount), "--cluster.listen-address="),
+				Command: append(s.AlertmanagerArgs(am.ConfigMount+"/alertmanager.yml", am.DataMount), "--cluster.listen-address="),
 				Ports:   publish(am.HostPort, am.Port),
 				Volumes: []string{"./" + am.Name + ":" + am.ConfigMount + ":ro", am.Volume + ":" + am.DataMount},
 				// stack_password: the healthcheck's amtool authenticates with it.
@@ -206,11 +184,51 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 		Secrets:  secrets,
 		Configs:  map[string]composeConfig{webConfigName: {Content: string(webConfig)}},
 	}
+	// Every other component (Spec.ExtraComponents) runs as its Program
+	// says, inside its container: its folder and data volume mounted, its
+	// port published, ready when ReadyPath answers.
+	for _, c := range s.Components() {
+		if _, ok := cf.Services[c.Name]; ok || c.Program.Command == nil {
+			continue
+		}
+		cf.Services[c.Name] = extraService(s, c, publish(c.HostPort, c.Port), nets)
+	}
 	f, err := yamlFile(ComposeFile, fmt.Sprintf("Monitoring stack for %s: docker compose --profile %s up -d --wait", s.Project, composeProfile), cf)
 	if err != nil {
 		return nil, err
 	}
 	return []File{f.as("", Deployment)}, nil
+}
+
+// extraService is the compose service of a component the spec adds.
+func extraService(s *spec.Spec, c spec.Component, ports, nets []string) composeService {
+	args, env := c.Program.Command(s, spec.Run{
+		ConfigDir: c.ConfigMount, DataDir: c.DataMount, LogDir: c.DataMount,
+		Host: "0.0.0.0", Port: c.Port, Addr: fmt.Sprintf("0.0.0.0:%d", c.Port),
+	})
+	svc := composeService{
+		Image: c.Image, ContainerName: c.Container,
+		Profiles: []string{composeProfile}, Restart: "unless-stopped",
+		Command: args, Ports: ports, Networks: nets,
+		Volumes:     []string{"./" + c.Name + ":" + c.ConfigMount + ":ro"},
+		Healthcheck: health("CMD", "wget", "-q", "-O", "/dev/null", fmt.Sprintf("http://localhost:%d%s", c.Port, c.ReadyPath)),
+	}
+	if c.Volume != "" {
+		svc.Volumes = append(svc.Volumes, c.Volume+":"+c.DataMount)
+	}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if svc.Environment == nil {
+				svc.Environment = map[string]string{}
+			}
+			svc.Environment[k] = v
+		}
+	}
+	if c.Auth {
+		svc.Secrets = []string{spec.SecretStackPassword}
+		svc.Configs = []composeConfigRef{{Source: webConfigName, Target: s.WebConfigFile}}
+	}
+	return svc
 }
 
 // browserHost is how a browser on the Docker host reaches a port published

@@ -6,12 +6,16 @@ import (
 	"github.com/investiq/investiq-mon/spec"
 )
 
-type datasourceProvisioning struct {
-	APIVersion  int          `yaml:"apiVersion"`
-	Datasources []datasource `yaml:"datasources"`
+// GrafanaDatasources is Grafana's datasource provisioning file: the
+// compose stack's (renderGrafana) and the ConfigMap a cluster's Grafana
+// sidecar loads (internal/kube).
+type GrafanaDatasources struct {
+	APIVersion  int                 `yaml:"apiVersion"`
+	Datasources []GrafanaDatasource `yaml:"datasources"`
 }
 
-type datasource struct {
+// GrafanaDatasource is one provisioned datasource.
+type GrafanaDatasource struct {
 	Name           string            `yaml:"name"`
 	UID            string            `yaml:"uid"`
 	Type           string            `yaml:"type"`
@@ -19,7 +23,7 @@ type datasource struct {
 	URL            string            `yaml:"url"`
 	IsDefault      bool              `yaml:"isDefault"`
 	Editable       bool              `yaml:"editable"`
-	BasicAuth      bool              `yaml:"basicAuth"`
+	BasicAuth      bool              `yaml:"basicAuth,omitempty"`
 	BasicAuthUser  string            `yaml:"basicAuthUser,omitempty"`
 	JSONData       map[string]any    `yaml:"jsonData,omitempty"`
 	SecureJSONData map[string]string `yaml:"secureJsonData,omitempty"`
@@ -49,7 +53,7 @@ type dashboardProviderOptions struct {
 const DatasourceName = "Prometheus"
 
 func renderGrafana(s *spec.Spec) ([]File, error) {
-	ds := datasourceProvisioning{APIVersion: 1, Datasources: []datasource{{
+	ds := GrafanaDatasources{APIVersion: 1, Datasources: []GrafanaDatasource{{
 		Name: DatasourceName, UID: s.DatasourceUID, Type: "prometheus", Access: "proxy",
 		URL: s.PrometheusURL, IsDefault: true, Editable: false,
 		BasicAuth: true, BasicAuthUser: s.StackUser,

@@ -58,6 +58,11 @@ const (
 	// ServerConfig is loaded by its component's server at start and on
 	// reload: prometheus.yml, alertmanager.yml, the rule files.
 	ServerConfig Role = "server config"
+	// ComponentConfig is read by its component's server, one
+	// internal/validate has no loader for (an exporter's modules): it is
+	// written and hashed like a ServerConfig, so a change reloads or
+	// restarts the component, but not validated before.
+	ComponentConfig Role = "component config"
 	// ClientConfig is read by a client of the server (promtool, amtool).
 	ClientConfig Role = "client config"
 	// RuleTest is a promtool unit test of rule files.

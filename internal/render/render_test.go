@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -306,5 +307,54 @@ func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("alertmanager command %q: want --cluster.listen-address= exactly once", am.Command)
+	}
+}
+
+// A component the spec adds gets its compose service from its own
+// description, with nothing added to the compose renderer: the image, the
+// command its Program builds, its port, folder and volume, a healthcheck
+// on its ReadyPath. The file loads in compose's own loader.
+func TestComposeRunsAComponentTheSpecAdds(t *testing.T) {
+	s := spec.Default()
+	s.ExtraComponents = append(s.ExtraComponents, spec.Component{
+		Name: "blackbox", Image: "prom/blackbox-exporter:v0.25.0", Port: 9115, HostPort: 9115,
+		ConfigMount: "/etc/blackbox", Volume: "blackbox_data", DataMount: "/data", ReadyPath: "/-/healthy",
+		Program: spec.Program{Binary: "blackbox_exporter", Command: func(_ *spec.Spec, r spec.Run) ([]string, []string) {
+			return []string{"--config.file=" + r.ConfigDir + "/blackbox.yml", "--web.listen-address=" + r.Addr}, nil
+		}},
+	})
+	rendered, err := render.Render(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := files.Write(dir, rendered); err != nil {
+		t.Fatal(err)
+	}
+	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
+		cli.WithEnv([]string{spec.EnvStackBcrypt + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := po.LoadProject(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, ok := p.Services["blackbox"]
+	if !ok {
+		t.Fatalf("no blackbox service in %s", render.ComposeFile)
+	}
+	want := []string{"--config.file=/etc/blackbox/blackbox.yml", "--web.listen-address=0.0.0.0:9115"}
+	if bb.Image != "prom/blackbox-exporter:v0.25.0" || bb.ContainerName != "investiq-blackbox" || !slices.Equal([]string(bb.Command), want) {
+		t.Errorf("blackbox service: image %q, container %q, command %q; want the component's image, <project>-blackbox and %q", bb.Image, bb.ContainerName, bb.Command, want)
+	}
+	if len(bb.Ports) != 1 || bb.Ports[0].Published != "9115" || bb.Ports[0].Target != 9115 || bb.Ports[0].HostIP != "127.0.0.1" {
+		t.Errorf("blackbox ports %+v: want 127.0.0.1:9115:9115", bb.Ports)
+	}
+	if _, ok := p.Volumes["blackbox_data"]; !ok {
+		t.Errorf("volumes %v: want blackbox_data", p.Volumes)
+	}
+	if bb.HealthCheck == nil || !slices.Contains(bb.HealthCheck.Test, "http://localhost:9115/-/healthy") {
+		t.Errorf("blackbox healthcheck %+v: want a GET of its ReadyPath", bb.HealthCheck)
 	}
 }

@@ -23,8 +23,9 @@ type Backend interface {
 	Up(ctx context.Context, o Options) (State, error)
 	// Down stops the stack; st is what the state file records.
 	Down(ctx context.Context, o DownOptions, st State) error
-	// Stop stops one component and keeps its data.
-	Stop(ctx context.Context, component string) error
+	// Stop stops one component and keeps its data. It reports whether
+	// the component was running (compose cannot tell, and says true).
+	Stop(ctx context.Context, component string) (bool, error)
 	// Start starts a stopped component again as Up last ran it and
 	// returns once it is ready.
 	Start(ctx context.Context, component string) error
@@ -91,9 +92,8 @@ func (b localBackend) Down(ctx context.Context, o DownOptions, st State) error {
 	return downLocal(ctx, o, st)
 }
 
-func (b localBackend) Stop(ctx context.Context, component string) error {
-	_, err := stopLocal(ctx, b.l, component)
-	return err
+func (b localBackend) Stop(ctx context.Context, component string) (bool, error) {
+	return stopLocal(ctx, b.l, component)
 }
 
 func (b localBackend) Start(ctx context.Context, component string) error {
@@ -127,8 +127,10 @@ func (b composeBackend) file() string {
 	return filepath.Join(b.dir, render.ComposeFile)
 }
 
-func (b composeBackend) Stop(ctx context.Context, component string) error {
-	return composeService(ctx, b.file(), "stop", component)
+// Stop: docker compose stop succeeds on a stopped service as well, so
+// the answer is always true.
+func (b composeBackend) Stop(ctx context.Context, component string) (bool, error) {
+	return true, composeService(ctx, b.file(), "stop", component)
 }
 
 func (b composeBackend) Start(ctx context.Context, component string) error {

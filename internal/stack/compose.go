@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -213,21 +214,21 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 		}
 	}
 	addr := loopback(s.PublishAddress)
-	st := State{
-		Backend:      Compose,
-		Prometheus:   fmt.Sprintf("http://%s:%d", addr, s.Ports.Prometheus),
-		Alertmanager: fmt.Sprintf("http://%s:%d", addr, s.Ports.Alertmanager),
-		ComposeFile:  file,
-	}
-	grafana := "not started"
-	if skipped == "" {
-		st.Grafana = fmt.Sprintf("http://%s:%d", addr, s.Ports.Grafana)
-		grafana = st.Grafana
+	st := State{Backend: Compose, ComposeFile: file}
+	var urls []string
+	for _, c := range s.Components() {
+		if !slices.Contains(services, c.Name) {
+			urls = append(urls, c.Title+" not started")
+			continue
+		}
+		u := fmt.Sprintf("http://%s:%d", addr, c.HostPort)
+		st.recordURL(c.Name, u)
+		urls = append(urls, c.Title+" "+u)
 	}
 	if err := o.Layout.SaveState(st); err != nil {
 		return State{}, err
 	}
-	fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s, Grafana %s\n", st.Prometheus, st.Alertmanager, grafana)
+	fmt.Fprintf(o.Out, "stack is up: %s\n", strings.Join(urls, ", "))
 	return st, reloadCompose(ctx, o, s, file, changed, before, psErr)
 }
 
@@ -304,13 +305,19 @@ func removeStarted(ctx context.Context, o Options, docker, file, project string,
 // to load them.
 func reloadCompose(ctx context.Context, o Options, s *spec.Spec, file string, changed, before map[string]bool, psErr error) error {
 	var comps []string
-	for _, c := range []string{Prometheus, Alertmanager} {
-		if changed[c] && (before[c] || psErr != nil) {
-			comps = append(comps, c)
+	reloadPath := map[string]string{}
+	for _, c := range s.Components() {
+		switch {
+		case !changed[c.Name]:
+		case c.ReloadPath != "" && (before[c.Name] || psErr != nil):
+			comps = append(comps, c.Name)
+			reloadPath[c.Name] = c.ReloadPath
+		case c.ReloadPath == "" && c.RereadNote != "" && before[c.Name]:
+			fmt.Fprintln(o.Out, c.RereadNote)
+		case c.ReloadPath == "" && before[c.Name]:
+			fmt.Fprintf(o.Out, "%s's files changed and it cannot reload them: load them with: docker %s\n", c.Name,
+				strings.Join(composeArgs(file, "restart", c.Name), " "))
 		}
-	}
-	if changed[Grafana] && before[Grafana] {
-		fmt.Fprintln(o.Out, "Grafana's provisioning changed: it rereads dashboards within 30s")
 	}
 	if len(comps) == 0 {
 		return nil
@@ -325,10 +332,9 @@ func reloadCompose(ctx context.Context, o Options, s *spec.Spec, file string, ch
 		return err
 	}
 	client := HTTPClient(ep.User, ep.Password, 10*time.Second)
-	base := map[string]string{Prometheus: ep.Prometheus, Alertmanager: ep.Alertmanager}
 	var errs []error
 	for _, c := range comps {
-		if err := reload(ctx, client, base[c]); err != nil {
+		if err := reload(ctx, client, ep.URL(c)+reloadPath[c]); err != nil {
 			errs = append(errs, fmt.Errorf("%s did not reload its new files (%w); load them with: docker %s", c, err,
 				strings.Join(composeArgs(file, "restart", c), " ")))
 			continue

@@ -106,9 +106,9 @@ func loadComposeProject(ctx context.Context, file string) (*types.Project, error
 }
 
 // servicesToStart are the services `up` asks compose for. With --pull
-// never, Grafana is left out when its image is not on the engine (as the
-// local backend runs without a grafana binary); Prometheus and
-// Alertmanager are required. skipped says why Grafana is not started.
+// never, an Optional component (Grafana) is left out when its image is
+// not on the engine (as the local backend runs without its binary); the
+// others are required. skipped says why one is not started.
 func servicesToStart(ctx context.Context, docker string, s *spec.Spec, pull string) (services []string, skipped string, err error) {
 	services = s.ComponentNames()
 	if pull != "never" {
@@ -120,8 +120,8 @@ func servicesToStart(ctx context.Context, docker string, s *spec.Spec, pull stri
 			out = append(out, c.Name)
 			continue
 		}
-		if c.Name == spec.Grafana {
-			skipped = fmt.Sprintf("Grafana skipped: its image %s is not on this engine and --pull never forbids pulling it (Prometheus and Alertmanager run without it)", c.Image)
+		if c.Optional {
+			skipped = fmt.Sprintf("%s skipped: its image %s is not on this engine and --pull never forbids pulling it (the stack runs without it)", c.Title, c.Image)
 			continue
 		}
 		return nil, "", fmt.Errorf("%s: image %s is not on this engine and --pull never forbids pulling it: build or load it first, or run up with --pull missing", c.Name, c.Image)

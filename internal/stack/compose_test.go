@@ -501,7 +501,7 @@ func TestComposePullNever(t *testing.T) {
 			t.Fatal(err)
 		}
 		file := filepath.Join(o.Dir, render.ComposeFile)
-		want := "compose -f " + file + " --profile monitoring up -d --wait --wait-timeout 90 --pull never alertmanager prometheus"
+		want := "compose -f " + file + " --profile monitoring up -d --wait --wait-timeout 90 --pull never prometheus alertmanager" // the spec's order (spec/topology.go); compose orders by depends_on
 		if !slices.Contains(calls(t, log), want) {
 			t.Errorf("docker calls:\n%s\nwant\n%s", strings.Join(calls(t, log), "\n"), want)
 		}

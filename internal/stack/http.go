@@ -49,19 +49,19 @@ func Ready(ctx context.Context, c *http.Client, url string) error {
 // reload asks a server to reread its files (POST /-/reload). Both servers
 // keep their running configuration when the new one does not load, and
 // answer with an error that names the problem.
-func reload(ctx context.Context, c *http.Client, base string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/-/reload", nil)
+func reload(ctx context.Context, c *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, nil)
 	if err != nil {
 		return err
 	}
 	resp, err := c.Do(req)
 	if err != nil {
-		return fmt.Errorf("POST %s/-/reload: %w", base, Explain(err, c.Timeout))
+		return fmt.Errorf("POST %s: %w", url, Explain(err, c.Timeout))
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("POST %s/-/reload: %s: %s", base, resp.Status, strings.TrimSpace(string(body)))
+		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
 }

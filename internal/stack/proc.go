@@ -23,12 +23,8 @@ const (
 	Grafana      = spec.Grafana
 )
 
-// Components of the stack in the order they start; Down stops them in
-// reverse.
-var Components = spec.ComponentNames()
-
-// ErrUnknownComponent is returned for a name not in Components, or one the
-// state file has no command for.
+// ErrUnknownComponent is returned for a component the state file has no
+// command for.
 var ErrUnknownComponent = errors.New("unknown component")
 
 // running returns the pid of a running component.

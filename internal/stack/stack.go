@@ -9,10 +9,16 @@
 //	Down(ctx, DownOptions)      stop; data is removed only with Volumes
 //	NewBackend(name, ...)       the Backend (local, compose): Up, Down, Stop/Start
 //	OpenBackend(s, dir, l, ..)  a component, Data (where it lives), Exec (how to run beside it)
-//	StopComponent(ctx, l, name) stop one server of the recorded stack, keep its data
+//	StopComponent(ctx, l, name) stop one component of the recorded stack, keep its data; was it running
 //	StartComponent(ctx, l, name, timeout) start it again as Up last did, wait until ready
 //	LoadEndpoints(spec, dir, l) where the running stack answers, with credentials
 //	CollectStatus(ctx, ep, ...) what status shows, as values
+//
+// What runs is the spec's topology (spec.Spec.Components): the local
+// backend starts each component as its Program says, reloads it at its
+// ReloadPath (or restarts it), and status probes it as its Probe says;
+// nothing here names a server but the State fields older state files and
+// the servers' API clients read.
 //
 // A local Up is planned (planLocal) and then applied step by step
 // (applyLocal, the StepUp* constants of steps.go, where internal/testhook
@@ -31,8 +37,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/secrets"
@@ -77,14 +85,35 @@ func (l Layout) StateFile() string { return filepath.Join(l.Root, "state.json") 
 // loaded from .env when needed and never printed, logged or serialised:
 // the json tags keep them out of `status --json`.
 type Endpoints struct {
-	Backend         string `json:"backend"`
-	Prometheus      string `json:"prometheus"`   // base URL, e.g. http://127.0.0.1:9090
-	Alertmanager    string `json:"alertmanager"` // base URL
-	Grafana         string `json:"grafana,omitempty"`
-	User            string `json:"user"`
-	Password        string `json:"-"`
-	GrafanaUser     string `json:"grafanaUser,omitempty"`
-	GrafanaPassword string `json:"-"`
+	Backend string `json:"backend"`
+	// URLs are the base URLs of every component that runs, by name; the
+	// three fields below repeat the servers' for the code that speaks
+	// their APIs.
+	URLs            map[string]string `json:"urls,omitempty"`
+	Prometheus      string            `json:"prometheus"`   // base URL, e.g. http://127.0.0.1:9090
+	Alertmanager    string            `json:"alertmanager"` // base URL
+	Grafana         string            `json:"grafana,omitempty"`
+	User            string            `json:"user"`
+	Password        string            `json:"-"`
+	GrafanaUser     string            `json:"grafanaUser,omitempty"`
+	GrafanaPassword string            `json:"-"`
+}
+
+// URL is where component answers, empty when it does not run.
+func (ep Endpoints) URL(component string) string {
+	if u, ok := ep.URLs[component]; ok {
+		return u
+	}
+	// Endpoints built by hand (--prometheus-url, tests) name the
+	// servers' fields only.
+	return map[string]string{Prometheus: ep.Prometheus, Alertmanager: ep.Alertmanager, Grafana: ep.Grafana}[component]
+}
+
+// SetURL points component at url, e.g. from a --prometheus-url flag.
+func (ep *Endpoints) SetURL(component, url string) {
+	st := State{Prometheus: ep.Prometheus, Alertmanager: ep.Alertmanager, Grafana: ep.Grafana, URLs: maps.Clone(ep.URLs)}
+	st.recordURL(component, url)
+	ep.URLs, ep.Prometheus, ep.Alertmanager, ep.Grafana = st.URLs, st.Prometheus, st.Alertmanager, st.Grafana
 }
 
 // State is what `up` records in the state file.
@@ -93,6 +122,13 @@ type State struct {
 	Prometheus   string `json:"prometheus"`
 	Alertmanager string `json:"alertmanager"`
 	Grafana      string `json:"grafana,omitempty"`
+	// URLs are the base URLs of every component up started, by name
+	// (the three above included).
+	URLs map[string]string `json:"urls,omitempty"`
+	// Components are the spec's components in start order, as up saw
+	// them: down stops them in reverse, and down --volumes removes their
+	// data.
+	Components []string `json:"components,omitempty"`
 	// Hashes are sha256 sums of the files `up` applied, by path relative
 	// to the config directory, so `up` knows when to reload.
 	Hashes map[string]string `json:"hashes,omitempty"`
@@ -122,6 +158,49 @@ type Process struct {
 	Auth bool `json:"auth"`
 }
 
+// order is Components, or for a state file written before it existed the
+// servers it knew.
+func (st State) order() []string {
+	if len(st.Components) > 0 {
+		return st.Components
+	}
+	out := []string{Alertmanager, Prometheus, Grafana}
+	for _, c := range sortedKeys(st.Processes) {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// recordURL records where component answers.
+func (st *State) recordURL(component, url string) {
+	if st.URLs == nil {
+		st.URLs = map[string]string{}
+	}
+	st.URLs[component] = url
+	st.legacyURLs()
+}
+
+// legacyURLs keeps the servers' own fields and URLs in step: state files
+// written before URLs existed have only the fields; readers of the
+// servers' APIs read the fields.
+func (st *State) legacyURLs() {
+	if st.URLs == nil {
+		st.URLs = map[string]string{}
+	}
+	for _, f := range []struct {
+		name  string
+		field *string
+	}{{Prometheus, &st.Prometheus}, {Alertmanager, &st.Alertmanager}, {Grafana, &st.Grafana}} {
+		if u, ok := st.URLs[f.name]; ok {
+			*f.field = u
+		} else if *f.field != "" {
+			st.URLs[f.name] = *f.field
+		}
+	}
+}
+
 // LoadState reads the state file; a missing file is fs.ErrNotExist.
 func (l Layout) LoadState() (State, error) {
 	var st State
@@ -132,6 +211,7 @@ func (l Layout) LoadState() (State, error) {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return st, fmt.Errorf("%s: %w", l.StateFile(), err)
 	}
+	st.legacyURLs()
 	return st, nil
 }
 
@@ -151,19 +231,19 @@ func (l Layout) SaveState(st State) error {
 // is one, else the compose stack's published ports on the spec's publish
 // address. Credentials come from monitoringDir/.env.
 func LoadEndpoints(s *spec.Spec, monitoringDir string, l Layout) (Endpoints, error) {
-	ep := Endpoints{
-		Backend:      Compose,
-		Prometheus:   fmt.Sprintf("http://%s:%d", loopback(s.PublishAddress), s.Ports.Prometheus),
-		Alertmanager: fmt.Sprintf("http://%s:%d", loopback(s.PublishAddress), s.Ports.Alertmanager),
-		Grafana:      fmt.Sprintf("http://%s:%d", loopback(s.PublishAddress), s.Ports.Grafana),
-	}
 	st, err := l.LoadState()
 	switch {
-	case err == nil:
-		ep.Backend, ep.Prometheus, ep.Alertmanager, ep.Grafana = st.Backend, st.Prometheus, st.Alertmanager, st.Grafana
-	case !errors.Is(err, fs.ErrNotExist):
-		return ep, err
+	case errors.Is(err, fs.ErrNotExist):
+		// A compose stack started by hand: every component on its
+		// published port.
+		st = State{Backend: Compose}
+		for _, c := range s.Components() {
+			st.recordURL(c.Name, fmt.Sprintf("http://%s:%d", loopback(s.PublishAddress), c.HostPort))
+		}
+	case err != nil:
+		return Endpoints{Backend: Compose}, err
 	}
+	ep := Endpoints{Backend: st.Backend, URLs: st.URLs, Prometheus: st.Prometheus, Alertmanager: st.Alertmanager, Grafana: st.Grafana}
 	env, err := secrets.Load(monitoringDir)
 	if err != nil {
 		return ep, err

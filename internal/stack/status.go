@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"sort"
@@ -51,6 +52,9 @@ type ComponentInfo struct {
 	Up      bool   `json:"up"`
 	Version string `json:"version,omitempty"`
 	Error   string `json:"error,omitempty"`
+	// Optional: the stack works without it (Grafana), so its being down
+	// is not the stack's.
+	Optional bool `json:"optional,omitempty"`
 }
 
 // TargetInfo is one scrape target.
@@ -92,6 +96,9 @@ type StatusOptions struct {
 	// Window of the sparklines (15m) and number of points (30).
 	Window time.Duration
 	Points int
+	// Components are the spec's (Spec.Components); nil means the three
+	// servers every stack has.
+	Components []spec.Component
 }
 
 // CollectStatus asks the running stack what `status` shows. A component
@@ -105,7 +112,6 @@ func CollectStatus(ctx context.Context, ep Endpoints, o StatusOptions) *Report {
 	}
 	r := &Report{Backend: ep.Backend, Window: o.Window, Step: o.Window / time.Duration(o.Points)}
 	r.WindowSeconds, r.StepSeconds = r.Window.Seconds(), r.Step.Seconds()
-	hc := httpClient(ep.User, ep.Password)
 	if ep.Backend == Compose && o.ComposeFile != "" {
 		cs, err := composePS(ctx, o.ComposeFile)
 		if err != nil {
@@ -114,42 +120,35 @@ func CollectStatus(ctx context.Context, ep Endpoints, o StatusOptions) *Report {
 		r.Containers = cs
 	}
 
-	// Prometheus: version, targets, rules, alerts, health and rates.
-	prom := ComponentInfo{Name: Prometheus, URL: ep.Prometheus}
-	pc, err := promapi.NewClient(promapi.Config{Address: ep.Prometheus, Client: hc})
+	// Every component: does it answer, and which version runs. The one
+	// that answers Prometheus' API then gives targets, rules, alerts,
+	// health and rates.
+	comps := o.Components
+	if comps == nil {
+		comps = (&spec.Spec{}).Components()
+	}
 	var api v1.API
-	if err == nil {
-		api = v1.NewAPI(pc)
-		var bi v1.BuildinfoResult
-		if bi, err = api.Buildinfo(ctx); err == nil {
-			prom.Up, prom.Version = true, version(bi.Version, bi.GoVersion)
+	promUp := false
+	for _, c := range comps {
+		u := ep.URL(c.Name)
+		if u == "" && c.Optional {
+			continue // not part of this stack
 		}
-	}
-	if err != nil {
-		prom.Error = Explain(err, RequestTimeout).Error()
-	}
-	r.Components = append(r.Components, prom)
-
-	am := ComponentInfo{Name: Alertmanager, URL: ep.Alertmanager}
-	if v, err := alertmanagerVersion(ctx, ep); err != nil {
-		am.Error = Explain(err, RequestTimeout).Error()
-	} else {
-		am.Up, am.Version = true, v
-	}
-	r.Components = append(r.Components, am)
-
-	if ep.Grafana != "" {
-		gf := ComponentInfo{Name: Grafana, URL: ep.Grafana}
-		if err := Ready(ctx, httpClient("", ""), strings.TrimSuffix(ep.Grafana, "/")+"/api/health"); err != nil {
-			gf.Error = Explain(err, RequestTimeout).Error()
+		info := ComponentInfo{Name: c.Name, URL: u, Optional: c.Optional}
+		v, a, err := probe(ctx, ep, c, u)
+		if err != nil {
+			info.Error = Explain(err, RequestTimeout).Error()
 		} else {
-			gf.Up = true
+			info.Up, info.Version = true, v
 		}
-		r.Components = append(r.Components, gf)
+		if a != nil && !promUp {
+			api, promUp = a, info.Up
+		}
+		r.Components = append(r.Components, info)
 	}
 
 	r.Health = HealthInfo{Dependencies: map[string]bool{}, Trading: "unknown"}
-	if !prom.Up {
+	if !promUp {
 		return r
 	}
 	add := func(what string, err error) {
@@ -241,14 +240,45 @@ func rangeValues(ctx context.Context, api v1.API, q string, rng v1.Range, add fu
 	return out
 }
 
+// probe asks component c at base URL u whether it answers, as its Probe
+// says, and returns its version when the probe tells one. For Prometheus
+// it also returns its API client.
+func probe(ctx context.Context, ep Endpoints, c spec.Component, u string) (string, v1.API, error) {
+	if u == "" {
+		return "", nil, fmt.Errorf("no URL for %s", c.Name)
+	}
+	hc := httpClient("", "")
+	if c.Auth {
+		hc = httpClient(ep.User, ep.Password)
+	}
+	switch c.Probe {
+	case spec.ProbePrometheus:
+		pc, err := promapi.NewClient(promapi.Config{Address: u, Client: hc})
+		if err != nil {
+			return "", nil, err
+		}
+		api := v1.NewAPI(pc)
+		bi, err := api.Buildinfo(ctx)
+		if err != nil {
+			return "", api, err
+		}
+		return version(bi.Version, bi.GoVersion), api, nil
+	case spec.ProbeAlertmanager:
+		v, err := alertmanagerVersion(ctx, u, hc)
+		return v, nil, err
+	default:
+		return "", nil, Ready(ctx, hc, strings.TrimSuffix(u, "/")+c.ReadyPath)
+	}
+}
+
 // alertmanagerVersion asks /api/v2/status through Alertmanager's own
 // OpenAPI client.
-func alertmanagerVersion(ctx context.Context, ep Endpoints) (string, error) {
-	u, err := url.Parse(ep.Alertmanager)
+func alertmanagerVersion(ctx context.Context, base string, hc *http.Client) (string, error) {
+	u, err := url.Parse(base)
 	if err != nil {
 		return "", err
 	}
-	tr := client.NewWithClient(u.Host, strings.TrimSuffix(u.Path, "/")+amclient.DefaultBasePath, []string{u.Scheme}, httpClient(ep.User, ep.Password))
+	tr := client.NewWithClient(u.Host, strings.TrimSuffix(u.Path, "/")+amclient.DefaultBasePath, []string{u.Scheme}, hc)
 	c := amclient.New(tr, strfmt.Default)
 	resp, err := c.General.GetStatus(general.NewGetStatusParamsWithContext(ctx))
 	if err != nil {

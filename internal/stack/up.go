@@ -7,11 +7,12 @@ import (
 	"io"
 	"io/fs"
 	"maps"
+	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -141,93 +142,54 @@ func ensureEnv(o Options, s *spec.Spec) (*secrets.Env, error) {
 	return secrets.Load(o.Dir)
 }
 
-// localProcesses is how each local component runs. Every secret reaches
-// the servers as a file name, so `ps` shows nothing worth stealing.
-func localProcesses(s *spec.Spec, l Layout, o Options) (map[string]Process, []string, error) {
+// localProcesses is how each local component runs (its Program in the
+// spec's topology). Every secret reaches the servers as a file name, so
+// `ps` shows nothing worth stealing. An optional component whose program
+// is missing is left out with a note; a required one is an error.
+func localProcesses(s *spec.Spec, l Layout) (map[string]Process, []string, error) {
 	procs := map[string]Process{}
 	var notes []string
-	prom, err := toolbin.Find("prometheus")
-	if err != nil {
-		return nil, nil, err
-	}
-	am, err := toolbin.Find("alertmanager")
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg := l.ConfigDir()
-	promAddr := fmt.Sprintf("127.0.0.1:%d", o.PrometheusPort)
-	procs[Prometheus] = Process{
-		Path: prom,
-		Args: append(render.PrometheusArgs(s, filepath.Join(cfg, filepath.FromSlash(render.PrometheusConfig)), l.PrometheusData()),
-			"--web.listen-address="+promAddr,
-			// Links in notifications (generatorURL) point here, not at
-			// the machine's hostname.
-			"--web.external-url=http://"+promAddr),
-		Addr: promAddr, Ready: "http://" + promAddr + readyPath(s, Prometheus), Auth: true,
-	}
-	amAddr := fmt.Sprintf("127.0.0.1:%d", o.AlertmanagerPort)
-	procs[Alertmanager] = Process{
-		Path: am,
-		Args: append(render.AlertmanagerArgs(s, filepath.Join(cfg, filepath.FromSlash(render.AlertmanagerConfig)), l.AlertmanagerData()),
-			"--web.listen-address="+amAddr,
-			// A single local instance: no gossip port to collide with.
-			"--cluster.listen-address="),
-		Addr: amAddr, Ready: "http://" + amAddr + readyPath(s, Alertmanager), Auth: true,
-	}
-	if gf, err := exec.LookPath("grafana"); err == nil {
-		gfAddr := fmt.Sprintf("127.0.0.1:%d", o.GrafanaPort)
-		args := []string{"server"}
-		if home := grafanaHome(gf); home != "" {
-			args = append(args, "--homepath="+home)
+	for _, c := range s.Components() {
+		if c.Program.Command == nil {
+			continue
 		}
-		procs[Grafana] = Process{
-			Path: gf,
-			Args: args,
-			// Grafana reads its settings from GF_ variables; the admin
-			// password from a file (the __FILE form), never a value.
-			Env: []string{
-				"GF_PATHS_DATA=" + l.GrafanaData(),
-				"GF_PATHS_LOGS=" + l.LogDir(),
-				"GF_PATHS_PROVISIONING=" + filepath.Join(cfg, Grafana, "provisioning"),
-				"GF_SERVER_HTTP_ADDR=127.0.0.1",
-				fmt.Sprintf("GF_SERVER_HTTP_PORT=%d", o.GrafanaPort),
-				"GF_SECURITY_ADMIN_PASSWORD__FILE=" + s.SecretPath(spec.SecretGrafanaPassword),
-				"GF_USERS_ALLOW_SIGN_UP=false",
-				"GF_AUTH_ANONYMOUS_ENABLED=false",
-				"GF_ANALYTICS_REPORTING_ENABLED=false",
-			},
-			Addr: gfAddr, Ready: "http://" + gfAddr + readyPath(s, Grafana),
+		bin, err := findProgram(c.Program.Binary)
+		if err != nil {
+			if c.Optional {
+				notes = append(notes, fmt.Sprintf("%s skipped: no `%s` binary on PATH (the stack runs without it)", c.Title, c.Program.Binary))
+				continue
+			}
+			return nil, nil, err
 		}
-	} else {
-		notes = append(notes, "Grafana skipped: no `grafana` binary on PATH (Prometheus and Alertmanager run without it)")
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(c.HostPort))
+		args, env := c.Program.Command(s, spec.Run{
+			Binary: bin, ConfigDir: filepath.Join(l.ConfigDir(), c.Name),
+			DataDir: l.Data(c.Name), LogDir: l.LogDir(),
+			Host: "127.0.0.1", Port: c.HostPort, Addr: addr,
+		})
+		procs[c.Name] = Process{Path: bin, Args: args, Env: env, Addr: addr, Ready: "http://" + addr + c.ReadyPath, Auth: c.Auth}
 	}
 	return procs, notes, nil
 }
 
-// readyPath is the path that answers 200 once the component serves.
-func readyPath(s *spec.Spec, component string) string {
-	c, _ := s.Component(component)
-	return c.ReadyPath
-}
-
-// grafanaHome finds Grafana's home (conf/defaults.ini, public/): beside
-// the binary in a release tarball, /usr/share/grafana in the packages.
-func grafanaHome(bin string) string {
-	if real, err := filepath.EvalSymlinks(bin); err == nil {
-		bin = real
-	}
-	for _, dir := range []string{filepath.Dir(filepath.Dir(bin)), "/usr/share/grafana"} {
-		if _, err := os.Stat(filepath.Join(dir, "conf", "defaults.ini")); err == nil {
-			return dir
+// findProgram finds a component's binary: an absolute path as it is, a
+// name as toolbin finds it (the pinned builds first, then PATH).
+func findProgram(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		if _, err := os.Stat(name); err != nil {
+			return "", err
 		}
+		return name, nil
 	}
-	return ""
+	return toolbin.Find(name)
 }
 
-var portFlags = map[string]string{
-	Prometheus:   "--prometheus-port",
-	Alertmanager: "--alertmanager-port",
-	Grafana:      "--grafana-port",
+// portFlag is the option of up that moves component's port.
+func portFlag(s *spec.Spec, component string) string {
+	if c, ok := s.Component(component); ok && c.Program.PortFlag != "" {
+		return c.Program.PortFlag
+	}
+	return "the HostPort of component " + component + " in the spec"
 }
 
 // localPlan is what a local `up` will do, decided before anything is
@@ -290,7 +252,7 @@ func planLocal(ctx context.Context, o Options) (localPlan, error) {
 	p.s = s
 	// Binaries first: a machine without them should learn that before
 	// anything is written.
-	p.procs, p.notes, err = localProcesses(s, l, o)
+	p.procs, p.notes, err = localProcesses(s, l)
 	if err != nil {
 		return p, err
 	}
@@ -318,7 +280,7 @@ func planLocal(ctx context.Context, o Options) (localPlan, error) {
 	}
 
 	p.running = map[string]int{}
-	for _, c := range Components {
+	for _, c := range s.ComponentNames() {
 		if pid, ok := l.running(p.prev, c); ok {
 			p.running[c] = pid
 		}
@@ -353,7 +315,16 @@ func planLocal(ctx context.Context, o Options) (localPlan, error) {
 			}
 		}
 	}
-	for _, c := range Components {
+	// A running component whose files changed and that can neither
+	// reload nor reread them restarts to load them.
+	for c := range p.changed {
+		if comp, ok := s.Component(c); ok && comp.ReloadPath == "" && comp.RereadNote == "" {
+			if _, ok := p.running[c]; ok {
+				p.restart[c] = true
+			}
+		}
+	}
+	for _, c := range s.ComponentNames() {
 		if _, ok := p.procs[c]; ok {
 			if _, ok := p.running[c]; !ok {
 				p.missing = append(p.missing, c)
@@ -378,7 +349,7 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 	}
 	var busy []error
 	for _, c := range missing {
-		if err := checkPort(procs[c].Addr, portFlags[c]); err != nil {
+		if err := checkPort(procs[c].Addr, portFlag(s, c)); err != nil {
 			busy = append(busy, fmt.Errorf("%s: %w", c, err))
 		}
 	}
@@ -389,7 +360,7 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 		return State{}, err
 	}
 	dirs := []string{l.Root, l.LogDir()}
-	for _, c := range Components {
+	for _, c := range s.ComponentNames() {
 		dirs = append(dirs, l.Data(c))
 	}
 	for _, d := range dirs {
@@ -422,37 +393,35 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 		fmt.Fprintln(o.Out, n)
 	}
 
-	st := State{
-		Backend:      Local,
-		Prometheus:   "http://" + procs[Prometheus].Addr,
-		Alertmanager: "http://" + procs[Alertmanager].Addr,
-		Hashes:       p.next,
-		Processes:    procs,
-	}
-	if g, ok := procs[Grafana]; ok {
-		st.Grafana = "http://" + g.Addr
+	st := State{Backend: Local, Components: s.ComponentNames(), Hashes: p.next, Processes: procs}
+	var urls []string
+	for _, c := range s.Components() {
+		if pr, ok := procs[c.Name]; ok {
+			st.recordURL(c.Name, "http://"+pr.Addr)
+			urls = append(urls, c.Title+" http://"+pr.Addr)
+		}
 	}
 	client := httpClient(env.StackUser(s), env.StackPassword())
 
-	// Reload what runs and changed. Should a reload still fail, the
-	// server keeps its running configuration and the state file keeps
-	// the old hashes, so the next `up` tries again.
-	for _, c := range []string{Prometheus, Alertmanager} {
-		if !changed[c] || restart[c] {
+	// Reload what runs and changed, or say how it picks the change up
+	// itself. Should a reload still fail, the server keeps its running
+	// configuration and the state file keeps the old hashes, so the next
+	// `up` tries again.
+	for _, c := range s.Components() {
+		if !changed[c.Name] || restart[c.Name] {
 			continue // a restarted component loads its new files anyway
 		}
-		if _, ok := running[c]; !ok {
+		if _, ok := running[c.Name]; !ok {
 			continue
 		}
-		if err := reload(ctx, client, "http://"+procs[c].Addr); err != nil {
-			return fail(fmt.Errorf("%s kept its running configuration: %w", c, err))
+		if c.ReloadPath == "" {
+			fmt.Fprintln(o.Out, c.RereadNote)
+			continue
 		}
-		fmt.Fprintf(o.Out, "reloaded %s: its files changed\n", c)
-	}
-	if changed[Grafana] && !restart[Grafana] {
-		if _, ok := running[Grafana]; ok {
-			fmt.Fprintln(o.Out, "Grafana's provisioning changed: it rereads dashboards within 30s")
+		if err := reload(ctx, client, "http://"+procs[c.Name].Addr+c.ReloadPath); err != nil {
+			return fail(fmt.Errorf("%s kept its running configuration: %w", c.Name, err))
 		}
+		fmt.Fprintf(o.Out, "reloaded %s: its files changed\n", c.Name)
 	}
 	if err := testhook.Pause(ctx, StepUpReloaded); err != nil {
 		return fail(err)
@@ -483,7 +452,7 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 	if err := l.savePending(prev, st); err != nil {
 		return fail(err)
 	}
-	for _, c := range Components {
+	for _, c := range s.ComponentNames() {
 		if !restart[c] {
 			continue
 		}
@@ -497,8 +466,11 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 		}
 		started = append(started, c)
 		exited[c] = done
-		fmt.Fprintf(o.Out, "restarted %s (pid %d, was %d) with new flags %s; its data is kept\n",
-			c, pid, running[c], strings.Join(commandChanges(prev.Processes[c], procs[c]), " "))
+		why := "with new flags " + strings.Join(commandChanges(prev.Processes[c], procs[c]), " ")
+		if sameCommand(prev.Processes[c], procs[c]) {
+			why = "to load its changed files"
+		}
+		fmt.Fprintf(o.Out, "restarted %s (pid %d, was %d) %s; its data is kept\n", c, pid, running[c], why)
 	}
 	if err := testhook.Pause(ctx, StepUpRestarted); err != nil {
 		return undoRestarts(err)
@@ -527,8 +499,8 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 		return undoRestarts(err)
 	}
 	if len(missing) > 0 {
-		fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s (user %s; password in %s)\n",
-			st.Prometheus, st.Alertmanager, env.StackUser(s), filepath.Join(o.Dir, secrets.FileName))
+		fmt.Fprintf(o.Out, "stack is up: %s (user %s; password in %s)\n",
+			strings.Join(urls, ", "), env.StackUser(s), filepath.Join(o.Dir, secrets.FileName))
 	}
 	return st, nil
 }
@@ -692,7 +664,7 @@ func Down(ctx context.Context, o DownOptions) error {
 func downLocal(ctx context.Context, o DownOptions, st State) error {
 	l := o.Layout
 	stopped := 0
-	for _, c := range slices.Backward(Components) {
+	for _, c := range slices.Backward(st.order()) {
 		if note := l.stalePIDNote(c, st.Processes[c]); note != "" {
 			fmt.Fprintln(o.Out, note)
 		}
@@ -709,8 +681,8 @@ func downLocal(ctx context.Context, o DownOptions, st State) error {
 		fmt.Fprintln(o.Out, "no local component was running")
 	}
 	if o.Volumes {
-		for _, d := range []string{l.PrometheusData(), l.AlertmanagerData(), l.GrafanaData()} {
-			if err := os.RemoveAll(d); err != nil {
+		for _, c := range st.order() {
+			if err := os.RemoveAll(l.Data(c)); err != nil {
 				return err
 			}
 		}
@@ -730,14 +702,11 @@ func StopComponent(ctx context.Context, l Layout, component string) (bool, error
 	if err != nil {
 		return false, err
 	}
-	if st.Backend == Local {
-		return stopLocal(ctx, l, component)
-	}
 	b, err := NewBackend(st.Backend, nil, "", l, 0)
 	if err != nil {
 		return false, err
 	}
-	return true, b.Stop(ctx, component)
+	return b.Stop(ctx, component)
 }
 
 func stopLocal(ctx context.Context, l Layout, component string) (bool, error) {
@@ -779,7 +748,7 @@ func startLocal(ctx context.Context, l Layout, component string, timeout time.Du
 	if _, ok := l.running(st, component); ok {
 		return nil
 	}
-	if err := checkPort(p.Addr, portFlags[component]); err != nil {
+	if err := checkPort(p.Addr, "`investiq-mon down` and `investiq-mon up` (its port options)"); err != nil {
 		return err
 	}
 	_, exited, err := l.start(component, p)

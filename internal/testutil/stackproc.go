@@ -87,7 +87,7 @@ func RenderStackWith(t testing.TB, newSpec func(spec.Settings) *spec.Spec, set s
 // It is stopped when the test ends.
 func StartPrometheus(t testing.TB, rs *RenderedStack) *Daemon {
 	t.Helper()
-	args := render.PrometheusArgs(rs.Spec, filepath.Join(rs.Dir, filepath.FromSlash(render.PrometheusConfig)), t.TempDir())
+	args := rs.Spec.PrometheusArgs(filepath.Join(rs.Dir, filepath.FromSlash(render.PrometheusConfig)), t.TempDir())
 	args = append(args, "--web.listen-address="+strings.TrimPrefix(rs.Spec.PrometheusURL, "http://"))
 	return StartDaemon(t, &Daemon{
 		Name: "prometheus", Bin: Bin(t, "prometheus"), Args: args,
@@ -100,7 +100,7 @@ func StartPrometheus(t testing.TB, rs *RenderedStack) *Daemon {
 // ready. It is stopped when the test ends.
 func StartAlertmanager(t testing.TB, rs *RenderedStack) *Daemon {
 	t.Helper()
-	args := render.AlertmanagerArgs(rs.Spec, filepath.Join(rs.Dir, filepath.FromSlash(render.AlertmanagerConfig)), t.TempDir())
+	args := rs.Spec.AlertmanagerArgs(filepath.Join(rs.Dir, filepath.FromSlash(render.AlertmanagerConfig)), t.TempDir())
 	args = append(args,
 		"--web.listen-address="+strings.TrimPrefix(rs.Spec.AlertmanagerURL, "http://"),
 		"--cluster.listen-address=",
