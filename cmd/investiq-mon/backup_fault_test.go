@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +10,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/investiq/investiq-mon/internal/cli"
+	"github.com/investiq/investiq-mon/internal/stack"
+	"github.com/investiq/investiq-mon/internal/testutil"
 )
 
 // Issue 17, faults of the stack itself: a component killed (kill -9 of
@@ -44,6 +50,23 @@ func TestBackupWithAComponentKilled(t *testing.T) {
 	}
 	if !strings.Contains(strings.ToLower(msg), "alertmanager") {
 		t.Errorf("--allow-partial does not say Alertmanager is missing:\n%s", msg)
+	}
+	// What is reported of the rest is what status reports of it: once
+	// "version unknown" for a Prometheus that answered with its build.
+	var st, stErr testutil.LockedBuffer
+	cli.Main(context.Background(), []string{"status", "--json", "--dir", s.dir, "--state", s.state},
+		cli.NewFactory(&cli.IOStreams{In: strings.NewReader(""), Out: &st, ErrOut: &stErr}))
+	var report stack.Report
+	if err := json.Unmarshal([]byte(st.String()), &report); err != nil {
+		t.Fatalf("status --json: %v\n%s%s", err, st.String(), stErr.String())
+	}
+	for _, c := range report.Components {
+		if c.Name == stack.Prometheus && (c.Version == "" || !strings.Contains(msg, "saved    version "+c.Version+",")) {
+			t.Errorf("backup --allow-partial does not report Prometheus' version as status does (%q):\n%s", c.Version, msg)
+		}
+	}
+	if strings.Contains(msg, "version unknown") || !strings.Contains(msg, "down at backup time: dial tcp") {
+		t.Errorf("the summary should name each version as status does and why Alertmanager was skipped:\n%s", msg)
 	}
 	if code, vmsg := inProcess("backup", "verify", archive, "--dir", s.dir); code != 0 || !strings.Contains(strings.ToLower(vmsg), "alertmanager") {
 		t.Errorf("verify of the partial archive: exit %d, want it to verify and name the missing Alertmanager\n%s", code, vmsg)

@@ -189,17 +189,21 @@ func (b *builder) run(ctx context.Context) error {
 		return err
 	}
 	var down []string
+	// why is each down component's reason, for its note in the manifest.
+	why := map[string]string{}
 	promUp, amUp := false, false
 	promVersion, amVer, grafanaVersion := "", "", ""
 	if bi, err := prom.Buildinfo(ctx); err != nil {
-		down = append(down, fmt.Sprintf("prometheus at %s: %v", b.o.Endpoints.Prometheus, stack.Explain(err, stack.RequestTimeout)))
+		why[Prometheus] = stack.Explain(err, stack.RequestTimeout).Error()
+		down = append(down, fmt.Sprintf("prometheus at %s: %s", b.o.Endpoints.Prometheus, why[Prometheus]))
 	} else {
-		promUp, promVersion = true, versionOrUnknown(bi.Version)
+		promUp, promVersion = true, stack.BuildVersion(bi.Version, bi.GoVersion)
 	}
 	if v, err := amVersion(ctx, am); err != nil {
-		down = append(down, fmt.Sprintf("alertmanager at %s: %v", b.o.Endpoints.Alertmanager, stack.Explain(err, stack.RequestTimeout)))
+		why[Alertmanager] = stack.Explain(err, stack.RequestTimeout).Error()
+		down = append(down, fmt.Sprintf("alertmanager at %s: %s", b.o.Endpoints.Alertmanager, why[Alertmanager]))
 	} else {
-		amUp, amVer = true, versionOrUnknown(v)
+		amUp, amVer = true, v
 	}
 	var gc *grafana.Client
 	if b.o.Endpoints.Grafana == "" {
@@ -207,7 +211,8 @@ func (b *builder) run(ctx context.Context) error {
 	} else if gc, err = grafana.New(b.o.Endpoints.Grafana, b.o.Endpoints.GrafanaUser, b.o.Endpoints.GrafanaPassword); err != nil {
 		return err
 	} else if v, err := gc.Health(ctx); err != nil {
-		down = append(down, fmt.Sprintf("grafana: %v", stack.Explain(err, stack.RequestTimeout)))
+		why[Grafana] = stack.Explain(err, stack.RequestTimeout).Error()
+		down = append(down, fmt.Sprintf("grafana: %s", why[Grafana]))
 		gc = nil
 	} else {
 		grafanaVersion = v
@@ -224,14 +229,14 @@ func (b *builder) run(ctx context.Context) error {
 			return err
 		}
 	} else {
-		b.add(Component{Name: Prometheus, Status: Skipped, Notes: []string{"down at backup time"}})
+		b.add(Component{Name: Prometheus, Status: Skipped, Notes: []string{"down at backup time: " + why[Prometheus]}})
 	}
 	if amUp {
 		if err := b.alertmanager(ctx, am, amVer); err != nil {
 			return err
 		}
 	} else {
-		b.add(Component{Name: Alertmanager, Status: Skipped, Notes: []string{"down at backup time"}})
+		b.add(Component{Name: Alertmanager, Status: Skipped, Notes: []string{"down at backup time: " + why[Alertmanager]}})
 	}
 	if gc != nil {
 		if err := b.grafana(ctx, gc, grafanaVersion); err != nil {
@@ -242,18 +247,9 @@ func (b *builder) run(ctx context.Context) error {
 			b.add(Component{Name: Grafana, Status: Skipped, Version: grafanaVersion, Notes: []string{"export failed: " + err.Error()}})
 		}
 	} else if b.o.Endpoints.Grafana != "" {
-		b.add(Component{Name: Grafana, Status: Skipped, Notes: []string{"down at backup time"}})
+		b.add(Component{Name: Grafana, Status: Skipped, Notes: []string{"down at backup time: " + why[Grafana]}})
 	}
 	return b.config(ctx)
-}
-
-// versionOrUnknown: servers built from source without -ldflags (as the
-// tests' pinned binaries are) report an empty version.
-func versionOrUnknown(v string) string {
-	if v == "" {
-		return "unknown"
-	}
-	return v
 }
 
 func (b *builder) add(c Component) { b.m.Components = append(b.m.Components, c) }
