@@ -237,3 +237,62 @@ func syscallKill(pid int) {
 		p.Kill()
 	}
 }
+
+// In a folder where neither the generated directory nor the state
+// directory exists yet, up creates both before locking them: it writes
+// .env and starts servers there, so a second up, or a generate, must wait
+// for it. Before, up locked only what already existed, which in a fresh
+// folder was nothing.
+func TestUpInAFreshFolderTakesTheLock(t *testing.T) {
+	testutil.Bin(t, "prometheus")
+	testutil.Bin(t, "alertmanager")
+	root := t.TempDir()
+	ls := &localStack{dir: filepath.Join(root, "monitoring"), state: filepath.Join(root, "st"),
+		promPort: testutil.FreePort(t), amPort: testutil.FreePort(t)}
+	t.Cleanup(func() {
+		inProcess("down", "--state", ls.state, "--dir", ls.dir)
+		for _, pid := range stackProcesses(ls.state) {
+			syscallKill(pid)
+		}
+	})
+	first := start(t, "up:validated", ls.upArgs()...)
+	for _, args := range [][]string{ls.upArgs(), {"generate", "--dir", ls.dir}} {
+		code, out := inProcess(args...)
+		if code == 0 || !strings.Contains(out, "is working on this stack") {
+			t.Errorf("%s while the first up holds the fresh folder: exit %d, want a refusal naming the up\n%s", args[0], code, out)
+		}
+	}
+	first.resume(t)
+	if code, out := first.exit(); code != 0 {
+		t.Fatalf("first up: exit %d\n%s", code, out)
+	}
+}
+
+// The commands that do not create the directories change nothing where
+// neither exists: that is why they need no lock there (see
+// stackLocation.lock). Each fails or says there is nothing to do, and
+// leaves no directory behind.
+func TestCommandsInAnEmptyFolderCreateNothing(t *testing.T) {
+	root := t.TempDir()
+	archive := filepath.Join(t.TempDir(), "b.tar.gz")
+	if err := os.WriteFile(archive, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir, state := filepath.Join(root, "monitoring"), filepath.Join(root, "st")
+	for _, args := range [][]string{
+		{"backup", "--output", filepath.Join(root, "out.tar.gz")},
+		{"restore", archive, "--yes"},
+		{"down"},
+		{"down", "--backend", "local"},
+		{"grafana", "reset-password"},
+	} {
+		code, out := inProcess(append(args, "--dir", dir, "--state", state)...)
+		t.Logf("%v: exit %d: %s", args, code, strings.TrimSpace(out))
+		if code == 0 && !strings.Contains(out, "nothing to stop") && !strings.Contains(out, "no local component was running") {
+			t.Errorf("%v in an empty folder: exit 0 without saying there is nothing to do\n%s", args, out)
+		}
+		if left, _ := os.ReadDir(root); len(left) != 0 {
+			t.Fatalf("%v in an empty folder created %v", args, left)
+		}
+	}
+}

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -16,6 +19,9 @@ func TestMain(m *testing.M) {
 	// Tests that signal or kill a real investiq-mon process run this
 	// binary as the command itself, through main and its signal handling.
 	if os.Getenv(runMainEnv) == "1" {
+		if n := os.Getenv(fileSizeLimitEnv); n != "" {
+			limitFileSize(n)
+		}
 		main()
 		return
 	}
@@ -26,6 +32,23 @@ func TestMain(m *testing.M) {
 
 // runMainEnv makes the test binary run main() instead of the tests.
 const runMainEnv = "INVESTIQ_MON_RUN_MAIN"
+
+// fileSizeLimitEnv, with runMainEnv, runs main() under RLIMIT_FSIZE of
+// that many bytes, with SIGXFSZ ignored so that a write past the limit
+// fails with EFBIG as on a full disk, instead of killing the process:
+// the disk-full test where no small file system can be mounted.
+const fileSizeLimitEnv = "INVESTIQ_MON_TEST_FSIZE"
+
+func limitFileSize(n string) {
+	limit, err := strconv.ParseUint(n, 10, 64)
+	if err != nil {
+		panic(err)
+	}
+	signal.Ignore(syscall.SIGXFSZ)
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: limit, Max: limit}); err != nil {
+		panic(err)
+	}
+}
 
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{

@@ -178,6 +178,8 @@ func (b *builder) run(ctx context.Context) error {
 	}
 	var todo []probed
 	var down []string
+	// why is each down component's reason, for its note in the manifest.
+	why := map[string]string{}
 	for _, c := range comps {
 		if c.Backup == spec.BackupNone {
 			continue
@@ -193,7 +195,8 @@ func (b *builder) run(ctx context.Context) error {
 			return fatal.err
 		}
 		if err != nil {
-			down = append(down, fmt.Sprintf("%s at %s: %v", c.Name, u, stack.Explain(err, stack.RequestTimeout)))
+			why[c.Name] = stack.Explain(err, stack.RequestTimeout).Error()
+			down = append(down, fmt.Sprintf("%s at %s: %s", c.Name, u, why[c.Name]))
 		}
 		todo = append(todo, probed{c, save})
 	}
@@ -205,7 +208,7 @@ func (b *builder) run(ctx context.Context) error {
 	}
 	for _, p := range todo {
 		if p.save == nil {
-			b.add(Component{Name: p.c.Name, Status: Skipped, Notes: []string{"down at backup time"}})
+			b.add(Component{Name: p.c.Name, Status: Skipped, Notes: []string{"down at backup time: " + why[p.c.Name]}})
 			continue
 		}
 		if err := p.save(ctx); err != nil {
@@ -243,7 +246,7 @@ func (b *builder) probe(ctx context.Context, c spec.Component, u string) (func(c
 		if err != nil {
 			return nil, err
 		}
-		v := versionOrUnknown(bi.Version)
+		v := stack.BuildVersion(bi.Version, bi.GoVersion)
 		return func(ctx context.Context) error { return b.prometheus(ctx, v) }, nil
 	case spec.BackupSilences:
 		am, err := amAPI(b.o.Endpoints)
@@ -254,7 +257,6 @@ func (b *builder) probe(ctx context.Context, c spec.Component, u string) (func(c
 		if err != nil {
 			return nil, err
 		}
-		v = versionOrUnknown(v)
 		return func(ctx context.Context) error { return b.alertmanager(ctx, am, v) }, nil
 	case spec.BackupGrafanaAPI:
 		gc, err := grafana.New(u, b.o.Endpoints.GrafanaUser, b.o.Endpoints.GrafanaPassword)
@@ -306,15 +308,6 @@ func (b *builder) dataFiles(ctx context.Context, c spec.Component) error {
 	mc.Notes = append(mc.Notes, fmt.Sprintf("%d of %d data files", n, len(c.DataFiles)))
 	b.add(mc)
 	return nil
-}
-
-// versionOrUnknown: servers built from source without -ldflags (as the
-// tests' pinned binaries are) report an empty version.
-func versionOrUnknown(v string) string {
-	if v == "" {
-		return "unknown"
-	}
-	return v
 }
 
 func (b *builder) add(c Component) { b.m.Components = append(b.m.Components, c) }

@@ -56,10 +56,16 @@ func amVersion(ctx context.Context, am *amclient.AlertmanagerAPI) (string, error
 	if err != nil {
 		return "", err
 	}
-	if st.Payload != nil && st.Payload.VersionInfo != nil && st.Payload.VersionInfo.Version != nil {
-		return *st.Payload.VersionInfo.Version, nil
+	var v, goVersion string
+	if st.Payload != nil && st.Payload.VersionInfo != nil {
+		if vi := st.Payload.VersionInfo; vi.Version != nil {
+			v = *vi.Version
+		}
+		if vi := st.Payload.VersionInfo; vi.GoVersion != nil {
+			goVersion = *vi.GoVersion
+		}
 	}
-	return "", nil
+	return stack.BuildVersion(v, goVersion), nil
 }
 
 func amSilences(ctx context.Context, am *amclient.AlertmanagerAPI) (models.GettableSilences, error) {

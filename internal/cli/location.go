@@ -37,8 +37,15 @@ func (sl stackLocation) endpoints(f *Factory) (*spec.Spec, stack.Endpoints, erro
 }
 
 // lock locks the stack sl names: its generated directory and its state
-// directory (created when create is true, as up does).
-func (sl stackLocation) lock(ctx context.Context, f *Factory, command string, lf lockFlags, createState bool) (func(), error) {
-	return lockDirs(ctx, f, command, lf.LockWait, map[string]bool{filepath.Clean(sl.State): createState},
+// directory, both created first when create is true. up passes true: in a
+// fresh folder it generates the files and starts the servers, so it must
+// hold both locks before either directory exists (otherwise two ups, or a
+// generate and an up, ran there unlocked and each wrote its own .env).
+// The other commands pass false: where neither directory exists they
+// change nothing (backup, restore and grafana reset-password stop at the
+// missing .env, down finds no stack to stop), so there is nothing to
+// protect, and they should not leave empty directories behind.
+func (sl stackLocation) lock(ctx context.Context, f *Factory, command string, lf lockFlags, create bool) (func(), error) {
+	return lockDirs(ctx, f, command, lf.LockWait, map[string]bool{filepath.Clean(sl.Dir): create, filepath.Clean(sl.State): create},
 		filepath.Join(sl.Dir, DirLockName), filepath.Join(sl.State, StateLockName))
 }

@@ -111,7 +111,7 @@ func upRun(cmd *cobra.Command, opts *upOptions) error {
 	if err := f.SettingsErr(); err != nil {
 		return err
 	}
-	unlock, err := opts.lock(cmd.Context(), f, "up", opts.lockFlags, false)
+	unlock, err := opts.lock(cmd.Context(), f, "up", opts.lockFlags, true)
 	if err != nil {
 		return err
 	}

@@ -33,18 +33,26 @@ func (lf *LockFlags) AddFlags(fl *pflag.FlagSet) {
 // first), in order, and returns the function that releases them all.
 func LockDirs(ctx context.Context, f *Factory, command string, wait time.Duration, create map[string]bool, paths ...string) (func(), error) {
 	var held []*lock.Lock
+	// created are the locks whose directory this run created: released,
+	// they take the directory away again when the command wrote nothing
+	// there (up that fails its first checks leaves no empty folder).
+	created := map[*lock.Lock]bool{}
 	release := func() {
 		for i := len(held) - 1; i >= 0; i-- {
-			held[i].Release()
+			if created[held[i]] {
+				held[i].ReleaseRemovingDir()
+			} else {
+				held[i].Release()
+			}
 		}
 	}
 	deadline := time.Now().Add(wait)
 	for _, p := range paths {
 		dir := filepath.Dir(p)
-		if !create[dir] {
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-				continue // nothing there to protect; the command says what is missing
-			}
+		fi, err := os.Stat(dir)
+		exists := err == nil && fi.IsDir()
+		if !create[dir] && !exists {
+			continue // nothing there to protect; the command says what is missing
 		}
 		l, err := lock.Acquire(ctx, p, lock.Options{
 			Command: command, Wait: max(0, time.Until(deadline).Round(time.Second)),
@@ -55,6 +63,7 @@ func LockDirs(ctx context.Context, f *Factory, command string, wait time.Duratio
 			return nil, err
 		}
 		held = append(held, l)
+		created[l] = !exists
 		f.Log.Debug("lock taken", "path", p, "command", command)
 	}
 	return release, nil

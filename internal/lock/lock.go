@@ -147,6 +147,27 @@ func (l *Lock) try(o Options) (*Holder, error) {
 		case err != nil:
 			return nil, fmt.Errorf("lock %s: %w", l.path, err)
 		}
+		if l.flock {
+			// The holder may have removed the file (and its directory)
+			// on release, after this run opened it (ReleaseRemovingDir):
+			// then the flock is on a file nobody else will see. Open
+			// the path again and try once more.
+			if fi, err := l.f.Stat(); err == nil {
+				if pi, err := os.Stat(l.path); err != nil || !os.SameFile(fi, pi) {
+					unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
+					l.f.Close()
+					if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+						return nil, fmt.Errorf("lock: %w", err)
+					}
+					f, err := os.OpenFile(l.path, os.O_RDWR|os.O_CREATE, 0o600)
+					if err != nil {
+						return nil, fmt.Errorf("lock: %w", err)
+					}
+					l.f = f
+					return l.try(o)
+				}
+			}
+		}
 	}
 	prev := l.read()
 	if !l.flock && prev.PID > 0 && prev.PID != os.Getpid() && Running(prev) {
@@ -210,6 +231,24 @@ func (l *Lock) Release() error {
 	}
 	l.f = nil
 	return err
+}
+
+// ReleaseRemovingDir releases the lock, and when its directory holds
+// nothing but the lock file, removes both: for a run that created the
+// directory only to lock it and then failed before writing anything
+// there. Both are removed while the lock is still held; a run waiting on
+// the old file notices (try) and locks the path anew.
+func (l *Lock) ReleaseRemovingDir() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	dir := filepath.Dir(l.path)
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) == 1 && ents[0].Name() == filepath.Base(l.path) {
+		if os.Remove(l.path) == nil {
+			os.Remove(dir)
+		}
+	}
+	return l.Release()
 }
 
 // Path is the lock file.

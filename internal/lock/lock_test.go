@@ -156,3 +156,57 @@ func deadPID(t *testing.T) int {
 	}
 	return c.Process.Pid
 }
+
+// A holder that removes the file and its directory on release
+// (ReleaseRemovingDir, for a directory it created only to lock it) does
+// not leave a waiter holding a lock on a file nobody else sees: the
+// waiter locks the path anew, and a third run finds it busy.
+func TestReleaseRemovingDirHandsOverToAWaiter(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fresh")
+	p := filepath.Join(dir, "lock")
+	first, err := Acquire(context.Background(), p, Options{Command: "up"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *Lock, 1)
+	go func() {
+		l, err := Acquire(context.Background(), p, Options{Command: "up", Wait: time.Minute})
+		if err != nil {
+			t.Error(err)
+		}
+		got <- l
+	}()
+	time.Sleep(3 * pollEvery) // let the waiter open the old file; correctness does not depend on it
+	if err := first.ReleaseRemovingDir(); err != nil {
+		t.Fatal(err)
+	}
+	second := <-got
+	if second == nil {
+		t.FailNow()
+	}
+	defer second.Release()
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("the waiter holds a lock whose file is gone: %v", err)
+	}
+	var busy *BusyError
+	if _, err := Acquire(context.Background(), p, Options{Command: "up"}); !errors.As(err, &busy) {
+		t.Fatalf("a third run while the waiter holds the lock: %v, want busy", err)
+	}
+	if err := second.Release(); err != nil {
+		t.Fatal(err)
+	}
+	// Released with something else in the directory, both stay.
+	third, err := Acquire(context.Background(), p, Options{Command: "up"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".env"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := third.ReleaseRemovingDir(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Errorf("the lock file was removed from a directory holding more: %v", err)
+	}
+}

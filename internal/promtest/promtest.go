@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v2"
+	yaml3 "go.yaml.in/yaml/v3"
 )
 
 // File is one test file.
@@ -128,4 +129,172 @@ func clampLine(err error, data []byte) error {
 		return err
 	}
 	return errors.New("yaml: line " + strconv.Itoa(n) + ":" + err.Error()[len(m[0]):])
+}
+
+// MaxSeriesPoints bounds the values one input series may expand to, and
+// MaxFilePoints those of a whole file. The expanding notation is tiny for
+// what it asks: `0+1x1000000000` is a billion samples, 24 GB once
+// expanded, which promtool and the PromQL test loader build in memory
+// before anything can object. A day of samples every 15 s is 5,760; the
+// limits leave room for far more and refuse the rest with the line.
+const (
+	MaxSeriesPoints = 1_000_000
+	MaxFilePoints   = 10_000_000
+)
+
+// ErrTooManyPoints is returned by CheckPoints.
+var ErrTooManyPoints = errors.New("series expands to too many values")
+
+// SeriesPoints counts the values of the expanding notation without
+// expanding it: each `...xN` term stands for up to N+1 values, any other
+// term for one. Histogram terms (`{{...}}`) may hold spaces. It never
+// fails: a term promtool's parser refuses is counted as one value and left
+// to that parser; a count too large for an int64 saturates.
+func SeriesPoints(values string) int64 {
+	var total int64
+	add := func(n int64) {
+		if total > math.MaxInt64-n {
+			total = math.MaxInt64
+			return
+		}
+		total += n
+	}
+	depth := 0
+	start := -1
+	term := func(end int) {
+		if start < 0 {
+			return
+		}
+		add(termPoints(values[start:end]))
+		start = -1
+	}
+	for i := 0; i < len(values); i++ {
+		c := values[i]
+		switch {
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth > 0 {
+				depth--
+			}
+		case depth == 0 && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			term(i)
+			continue
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	term(len(values))
+	return total
+}
+
+var repeatRE = regexp.MustCompile(`^(.*[^\s])x([0-9]+)$`)
+
+// termPoints is how many values one term stands for.
+func termPoints(t string) int64 {
+	m := repeatRE.FindStringSubmatch(t)
+	// `0x10` is a hexadecimal number, not zero repeated.
+	if m == nil || m[1] == "0" || m[1] == "+0" || m[1] == "-0" {
+		return 1
+	}
+	n, err := strconv.ParseInt(m[2], 10, 64)
+	if err != nil || n == math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return n + 1
+}
+
+// PointsError is a series (or an expected histogram) past the limits, at
+// a line of the file (0 when it cannot be found).
+type PointsError struct {
+	Line int
+	Msg  string
+}
+
+func (e *PointsError) Error() string { return fmt.Sprintf("line %d: %s", e.Line, e.Msg) }
+
+func (e *PointsError) Unwrap() error { return ErrTooManyPoints }
+
+func humanCount(n int64) string {
+	if n >= math.MaxInt64/2 {
+		return "more than 4e18"
+	}
+	return strconv.FormatInt(n, 10)
+}
+
+// CheckPoints refuses a file whose input series expand past
+// MaxSeriesPoints each or MaxFilePoints together, or whose expected
+// histogram stands for more than one value, before anything expands
+// them. data is the file f was decoded from: the errors name its lines.
+func CheckPoints(data []byte, f *File) []*PointsError {
+	var errs []*PointsError
+	var doc *yaml3.Node
+	line := func(path ...any) int {
+		if doc == nil {
+			doc = &yaml3.Node{}
+			if err := yaml3.Unmarshal(data, doc); err != nil {
+				doc = &yaml3.Node{}
+			}
+		}
+		return lineOf(doc, path...)
+	}
+	var total int64
+	for ti, tg := range f.Tests {
+		for si, s := range tg.InputSeries {
+			n := SeriesPoints(s.Values)
+			switch {
+			case n > MaxSeriesPoints:
+				errs = append(errs, &PointsError{Line: line("tests", ti, "input_series", si, "values"),
+					Msg: fmt.Sprintf("input series %s: its values expand to %s samples, past the limit of %d a series; shorten its xN repeats", s.Series, humanCount(n), MaxSeriesPoints)})
+			case total+n > MaxFilePoints:
+				errs = append(errs, &PointsError{Line: line("tests", ti, "input_series", si, "values"),
+					Msg: fmt.Sprintf("input series %s: with the series before it, the file's values expand to %s samples, past the limit of %d a file", s.Series, humanCount(total+n), MaxFilePoints)})
+			}
+			total = min(total+n, math.MaxInt64/2)
+		}
+		for pi, pc := range tg.PromqlExprTests {
+			for ei, es := range pc.ExpSamples {
+				if es.Histogram == "" {
+					continue
+				}
+				if n := SeriesPoints(es.Histogram); n > 1 {
+					errs = append(errs, &PointsError{Line: line("tests", ti, "promql_expr_test", pi, "exp_samples", ei, "histogram"),
+						Msg: fmt.Sprintf("exp_samples %s: the histogram stands for %s values, want one", es.Labels, humanCount(n))})
+				}
+			}
+		}
+	}
+	return errs
+}
+
+// lineOf finds the line of a node by its path (keys and sequence
+// indexes): the deepest one found, 0 when the document is empty.
+func lineOf(doc *yaml3.Node, path ...any) int {
+	if len(doc.Content) == 0 {
+		return 0
+	}
+	n := doc.Content[0]
+	for _, p := range path {
+		var next *yaml3.Node
+		switch p := p.(type) {
+		case string:
+			if n.Kind == yaml3.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == p {
+						next = n.Content[i+1]
+					}
+				}
+			}
+		case int:
+			if n.Kind == yaml3.SequenceNode && p < len(n.Content) {
+				next = n.Content[p]
+			}
+		}
+		if next == nil {
+			return n.Line
+		}
+		n = next
+	}
+	return n.Line
 }

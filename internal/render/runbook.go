@@ -31,6 +31,7 @@ type runbookAlert struct {
 	Name, Anchor, Severity, Component       string
 	Summary, Description, Condition, Action string
 	Expr, For                               string
+	Restart                                 string
 	Panel, Dashboard, DashboardUID          string
 	Labels                                  map[string]string
 }
@@ -52,7 +53,7 @@ func renderRunbook(s *spec.Spec) ([]File, error) {
 		ra := runbookAlert{
 			Name: a.Name, Anchor: RunbookAnchor(a.Name), Severity: string(a.Severity), Component: a.Component,
 			Summary: a.Summary, Description: oneLine(a.Description), Condition: oneLine(a.Condition), Action: oneLine(a.Action),
-			Expr: a.Expr, Panel: a.Panel,
+			Expr: a.Expr, Panel: a.Panel, Restart: restartNote(a.For),
 		}
 		if a.For > 0 {
 			ra.For = dur(a.For)

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
@@ -109,11 +110,55 @@ func TestRunbookURLsPointAtTheirSections(t *testing.T) {
 						t.Errorf("%s: section #%s lacks the alert's %s %q", r.Alert, anchor, what, want)
 					}
 				}
+				if want := restartLine(a); !strings.Contains(body, want) {
+					t.Errorf("%s: section #%s lacks what a Prometheus restart does to its page, %q", r.Alert, anchor, want)
+				}
 			}
 		}
 	}
 	if checked != len(alerts) {
 		t.Errorf("checked %d alerting rules, the spec has %d alerts (with the SLOs')", checked, len(alerts))
+	}
+}
+
+// restartLine is the start of the runbook's line on a Prometheus restart
+// for this alert: the delay comes from its `for` and the grace period.
+func restartLine(a spec.Alert) string {
+	if a.For <= 0 {
+		return "If Prometheus restarts while this alert is pending: the alert has no `for`"
+	}
+	return "If Prometheus restarts while this alert is pending: a page can come up to **" +
+		model.Duration(render.RestartPageDelay(a.For, render.PrometheusForGracePeriod)).String() + "** late"
+}
+
+// The restart delay follows each alert's `for`: shorter than the grace
+// period, the whole `for` can be lost; longer, the grace period.
+func TestRunbookRestartDelayFollowsFor(t *testing.T) {
+	for _, c := range []struct {
+		hold      time.Duration
+		want, not string
+	}{
+		{30 * time.Second, "up to **30s** late", "restored from `ALERTS_FOR_STATE`"},
+		{render.PrometheusForGracePeriod - time.Minute, "up to **9m** late", "restored from `ALERTS_FOR_STATE`"},
+		{render.PrometheusForGracePeriod + 5*time.Minute, "up to **10m** late", "is not restored"},
+		{2 * time.Hour, "up to **10m** late", "is not restored"},
+	} {
+		s := spec.Default()
+		s.Alerts[0].For = c.hold
+		files, err := render.Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if f.Path != render.Runbook {
+				continue
+			}
+			sections, _ := runbookSections(t, f.Data)
+			body := sections[render.RunbookAnchor(s.Alerts[0].Name)]
+			if !strings.Contains(body, c.want) || strings.Contains(body, c.not) {
+				t.Errorf("for %s: section %s should say %q and not %q:\n%s", c.hold, s.Alerts[0].Name, c.want, c.not, body)
+			}
+		}
 	}
 }
 

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/investiq/investiq-mon/internal/promtest"
 	"github.com/investiq/investiq-mon/internal/ruletest"
 	"github.com/investiq/investiq-mon/internal/testutil"
 )
@@ -198,5 +200,28 @@ func TestRunMatchesPromtoolRun(t *testing.T) {
 				t.Errorf("--run %q: investiq-mon pass=%v, promtool pass=%v", pattern, ours, err == nil)
 			}
 		})
+	}
+}
+
+// A series written as `0+1x1000000000` (a billion samples, 24 GB once
+// expanded) is refused with the file and line before anything expands it.
+func TestHugeSeriesExpansionIsRefusedWithItsLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "r.yml"), []byte("groups: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "bomb_test.yml")
+	if err := os.WriteFile(file, []byte(`rule_files: [r.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: up
+        values: '0+1x1000000000'
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := runOne(t, file, ruletest.Options{})
+	if !errors.Is(res.Err, promtest.ErrTooManyPoints) || !strings.Contains(res.Err.Error(), file+":6: input series up") {
+		t.Errorf("got %v, want ErrTooManyPoints at %s:6", res.Err, file)
 	}
 }

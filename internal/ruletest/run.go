@@ -158,6 +158,15 @@ func prepare(src Source, name string, run *regexp.Regexp) (*preparedFile, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	// Before anything expands the series notation: `0+1x1000000000` is
+	// a billion samples in memory.
+	if perrs := promtest.CheckPoints(data, f); len(perrs) > 0 {
+		errs := make([]error, len(perrs))
+		for i, e := range perrs {
+			errs[i] = fmt.Errorf("%s:%d: %s (%w)", name, e.Line, e.Msg, promtest.ErrTooManyPoints)
+		}
+		return nil, errors.Join(errs...)
+	}
 	p := &preparedFile{
 		evalInterval: time.Minute,
 		groupOrder:   map[string]int{},

@@ -103,22 +103,43 @@ func parseEnv(path string, data []byte) (map[string]string, error) {
 	return nil, fmt.Errorf("%s: %w: %s (the value is not shown; fix the line by hand, or delete it and run `investiq-mon generate` to create it again)", where, ErrParse, parseProblem(err))
 }
 
-// failingLine finds the line a parse error starts at: one past the
-// longest prefix of whole lines that parses. The parser's own line
+// maxStatementLines is how many lines failingLine lets one variable span
+// (a quoted value may hold line breaks; the values generate writes never
+// do). A longer one is reported at its first line.
+const maxStatementLines = 64
+
+// failingLine finds the line a parse error starts at: the first line at
+// which no variable of at most maxStatementLines lines parses, reading
+// the file one variable at a time with the values before it as its
+// lookup, as the whole-file parse sees them. The parser's own line
 // number is of no use: for an open quote it counts to the end of the
-// file. Quadratic, but .env files are a few dozen lines.
+// file. Linear in the file's size (each line is parsed at most
+// maxStatementLines times over); it once parsed every prefix of the file,
+// which took minutes on a broken 1 MB file.
 func failingLine(data []byte) int {
 	lines := strings.SplitAfter(string(data), "\n")
-	ok := 0
-	for i := 1; i <= len(lines); i++ {
-		if _, err := dotenv.UnmarshalWithLookup(strings.Join(lines[:i], ""), noLookup); err == nil {
-			ok = i
+	seen := map[string]string{}
+	lookup := func(k string) (string, bool) { v, ok := seen[k]; return v, ok }
+	for s := 0; s < len(lines); {
+		e := s + 1
+		var vals map[string]string
+		parsed := false
+		for ; e <= len(lines) && e-s <= maxStatementLines; e++ {
+			var err error
+			if vals, err = dotenv.UnmarshalWithLookup(strings.Join(lines[s:e], ""), lookup); err == nil {
+				parsed = true
+				break
+			}
 		}
+		if !parsed {
+			return s + 1
+		}
+		for k, v := range vals {
+			seen[k] = v
+		}
+		s = e
 	}
-	if ok >= len(lines) {
-		return 0
-	}
-	return ok + 1
+	return 0
 }
 
 // parseProblem says what kind of error the parser found, in words that

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -237,4 +238,74 @@ func TestBackupKey(t *testing.T) {
 			t.Error("a second call added another key")
 		}
 	})
+}
+
+// brokenEnv is a file of about size bytes: valid variables, then an
+// unterminated quote on its last line, the worst case for finding the
+// failing line (every line before it parses).
+func brokenEnv(size int) ([]byte, int) {
+	var b strings.Builder
+	line := 0
+	for b.Len() < size-40 {
+		line++
+		b.WriteString("VAR_" + strings.Repeat("X", 8) + "_" + strconv.Itoa(line) + "=plain-value-" + strconv.Itoa(line) + "\n")
+	}
+	b.WriteString("BROKEN='never closed\n")
+	return []byte(b.String()), line + 1
+}
+
+// A broken line at the end of a large file is found, and named by its
+// number; the file is read once per line, not once per prefix.
+func TestLoadFindsTheBrokenLineOfALargeFile(t *testing.T) {
+	data, want := brokenEnv(900 << 10)
+	p := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := secrets.LoadFile(p)
+	if !errors.Is(err, secrets.ErrParse) || !strings.Contains(err.Error(), p+":"+strconv.Itoa(want)+": BROKEN") {
+		t.Errorf("got %v, want a parse error at %s:%d: BROKEN", err, p, want)
+	}
+}
+
+// A file past MaxFileSize is refused before it is parsed, with the limit.
+func TestLoadRefusesAFilePastTheLimit(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".env")
+	if err := os.WriteFile(p, []byte(strings.Repeat("A=b\n", secrets.MaxFileSize/4+1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := secrets.LoadFile(p)
+	if !errors.Is(err, secrets.ErrTooLarge) || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "1 MiB") {
+		t.Errorf("got %v, want ErrTooLarge naming %s and the limit", err, p)
+	}
+	// At the limit exactly, it is read.
+	if err := os.WriteFile(p, []byte(strings.Repeat("A=b\n", secrets.MaxFileSize/4)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := secrets.LoadFile(p); err != nil {
+		t.Errorf("a file of exactly %d bytes: %v", secrets.MaxFileSize, err)
+	}
+}
+
+// go test -bench BenchmarkLoadBrokenEnv ./internal/secrets: ns/op of the
+// 1 MB case over the 1 KB one is the growth factor; linear is ~1000x.
+func BenchmarkLoadBrokenEnv(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"1KB", 1000}, {"1MB", 1000000}} {
+		data, _ := brokenEnv(size.n)
+		p := filepath.Join(b.TempDir(), ".env")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			for i := 0; i < b.N; i++ {
+				if _, err := secrets.LoadFile(p); !errors.Is(err, secrets.ErrParse) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -105,7 +106,7 @@ func Load(dir string) (*Env, error) {
 // reported by line and variable name only (ErrParse): the parser's own
 // messages quote the value, which here is a password or a hash.
 func LoadFile(p string) (*Env, error) {
-	data, err := os.ReadFile(p)
+	data, err := readBounded(p)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", p, ErrNoEnv)
 	}
@@ -117,6 +118,30 @@ func LoadFile(p string) (*Env, error) {
 		return nil, err
 	}
 	return &Env{Path: p, vals: vals}, nil
+}
+
+// MaxFileSize bounds what LoadFile reads: a stack's .env is a few hundred
+// bytes, so a file past 1 MiB is not one (a log redirected by mistake, a
+// binary) and is refused before it is parsed.
+const MaxFileSize = 1 << 20
+
+// ErrTooLarge is returned for an env file past MaxFileSize.
+var ErrTooLarge = errors.New("file too large for a .env file")
+
+func readBounded(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: %w: more than %d bytes (1 MiB); a .env holds a few lines NAME=value: check that this is the right file", p, ErrTooLarge, MaxFileSize)
+	}
+	return data, nil
 }
 
 // NewKey returns a random backup key: 32 bytes, URL-safe base64 (43

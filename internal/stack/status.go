@@ -303,6 +303,10 @@ func version(v, goVersion string) string {
 	return "unversioned build"
 }
 
+// BuildVersion is how status names a server's build (version above):
+// for backup, which reports the same servers.
+func BuildVersion(v, goVersion string) string { return version(v, goVersion) }
+
 func deref(s *string) string {
 	if s == nil {
 		return ""

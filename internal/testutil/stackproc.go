@@ -83,12 +83,14 @@ func RenderStackWith(t testing.TB, newSpec func(spec.Settings) *spec.Spec, set s
 }
 
 // StartPrometheus runs the pinned Prometheus on the stack's rendered
-// config, with the flags both backends use, and waits until it is ready.
-// It is stopped when the test ends.
-func StartPrometheus(t testing.TB, rs *RenderedStack) *Daemon {
+// config, with the flags both backends use (then extra, for a test that
+// changes a server default), and waits until it is ready. It is stopped
+// when the test ends; Stop and Start keep its data dir.
+func StartPrometheus(t testing.TB, rs *RenderedStack, extra ...string) *Daemon {
 	t.Helper()
 	args := rs.Spec.PrometheusArgs(filepath.Join(rs.Dir, filepath.FromSlash(render.PrometheusConfig)), t.TempDir())
 	args = append(args, "--web.listen-address="+strings.TrimPrefix(rs.Spec.PrometheusURL, "http://"))
+	args = append(args, extra...)
 	return StartDaemon(t, &Daemon{
 		Name: "prometheus", Bin: Bin(t, "prometheus"), Args: args,
 		ReadyURL: rs.Spec.PrometheusURL + "/-/ready", User: rs.User, Password: rs.Password,

@@ -183,3 +183,25 @@ func TestFileSDTargetsAreCheckedPerJob(t *testing.T) {
 		t.Fatalf("--syntax-only does not read file_sd files, got:\n%s", findingsText(res))
 	}
 }
+
+// validate refuses an input series that expands past the limit with a
+// finding at its values, and does not expand it (the parser would build
+// a billion samples).
+func TestHugeSeriesExpansionIsAFinding(t *testing.T) {
+	dir := t.TempDir()
+	writeIn(t, dir, "r.yml", "groups: []\n")
+	p := writeIn(t, dir, "bomb_test.yml", `rule_files: [r.yml]
+tests:
+  - interval: 1m
+    input_series:
+      - series: up
+        values: '1 2 3'
+      - series: down
+        values: '0+1x1000000000'
+`)
+	res := runWithin(t, 2*time.Minute, Options{}, p)
+	got := findingsOf(res, p, "rule-test/series-size")
+	if len(got) != 1 || got[0].Line != 8 || !strings.Contains(got[0].Message, "input series down") {
+		t.Errorf("findings %+v, want one rule-test/series-size at line 8 naming the series", res.Findings)
+	}
+}

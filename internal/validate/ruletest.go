@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 
@@ -41,10 +42,30 @@ func checkRuleTest(f *file, opts Options) {
 		}
 	}
 	tests := mapGet(root, "tests")
+	// The expanding notation is checked for size before the parser
+	// expands it (promtest.CheckPoints, which `test` runs too): the
+	// positions are placed here from our own parse.
+	tooBig := map[[2]int]bool{}
+	var total int64
+	for ti, tc := range t.Tests {
+		for si, s := range tc.InputSeries {
+			n := promtest.SeriesPoints(s.Values)
+			if n > promtest.MaxSeriesPoints || total+n > promtest.MaxFilePoints {
+				tooBig[[2]int{ti, si}] = true
+			}
+			total = min(total+n, math.MaxInt64/2)
+		}
+	}
+	for _, e := range promtest.CheckPoints(f.data, t) {
+		f.errorf(e.Line, 1, "rule-test/series-size", "%s", e.Msg)
+	}
 	for ti, tc := range t.Tests {
 		tn := item(tests, ti)
 		in := mapGet(tn, "input_series")
 		for si, s := range tc.InputSeries {
+			if tooBig[[2]int{ti, si}] {
+				continue
+			}
 			if _, _, err := promqlParser.ParseSeriesDesc(s.Series + " " + s.Values); err != nil {
 				line, col := nodePos(item(in, si))
 				if n := mapGet(item(in, si), "series"); n != nil {
