@@ -37,8 +37,14 @@ func composeArgs(file string, args ...string) []string {
 // engineAnswers runs `docker info`; only the client is installed on many
 // machines, and compose's own error for that is long and confusing.
 func engineAnswers(ctx context.Context, docker string) error {
-	out, err := exec.CommandContext(ctx, docker, "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+	args := []string{"info", "--format", "{{.ServerVersion}}"}
+	cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
+		if terr := DockerTimedOut(dctx, err, args); terr != err {
+			return fmt.Errorf("%w (%w)", ErrNoEngine, terr)
+		}
 		return fmt.Errorf("%w (docker info: %s): start Docker, or run the stack without it: investiq-mon up --backend local", ErrNoEngine, firstLine(out, err))
 	}
 	return nil
@@ -264,8 +270,10 @@ func removeStarted(ctx context.Context, o Options, docker, file, project string,
 	}
 	ctx = context.WithoutCancel(ctx)
 	run := func(args ...string) error {
-		if out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("could not remove what this up started (docker %s: %v): %s", strings.Join(args, " "), err, firstLine(out, err))
+		cmd, dctx, cancel := dockerCommand(ctx, DockerStopTimeout, docker, args...)
+		defer cancel()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("could not remove what this up started (docker %s: %v): %s", strings.Join(args, " "), DockerTimedOut(dctx, err, args), firstLine(out, err))
 		}
 		return nil
 	}
@@ -355,9 +363,11 @@ func downCompose(ctx context.Context, o DownOptions, st State) error {
 		args = append(args, "--volumes")
 	}
 	fmt.Fprintf(o.Out, "docker %s\n", strings.Join(args, " "))
-	out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput()
+	cmd, dctx, cancel := dockerCommand(ctx, DockerStopTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker compose down failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("docker compose down failed (%v):\n%s", DockerTimedOut(dctx, err, args), strings.TrimSpace(string(out)))
 	}
 	// The containers are gone: forget them, so a later `up --backend
 	// local` with this state directory is not refused.
@@ -381,9 +391,12 @@ func composeService(ctx context.Context, file string, args ...string) error {
 	if err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, docker, composeArgs(file, args...)...).CombinedOutput()
+	full := composeArgs(file, args...)
+	cmd, dctx, cancel := dockerCommand(ctx, DockerStopTimeout, docker, full...)
+	defer cancel()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker compose %s failed (%v):\n%s", args[0], err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("docker compose %s failed (%v):\n%s", args[0], DockerTimedOut(dctx, err, full), strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -404,13 +417,16 @@ func composePS(ctx context.Context, file string) ([]Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := exec.CommandContext(ctx, docker, composeArgs(file, "ps", "--format", "json")...).Output()
+	args := composeArgs(file, "ps", "--format", "json")
+	cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
 		}
-		return nil, fmt.Errorf("docker compose ps: %s", firstLine(stderr, err))
+		return nil, fmt.Errorf("docker compose ps: %s", firstLine(stderr, DockerTimedOut(dctx, err, args)))
 	}
 	out = bytes.TrimSpace(out)
 	var cs []Container
