@@ -16,6 +16,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/testhook"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -64,7 +65,7 @@ func firstLine(out []byte, err error) string {
 // parsers, as the local backend checks them (validateFiles): a file that
 // fails is not applied, and neither is any other. It returns the
 // components (Prometheus, Alertmanager, Grafana) whose files it wrote.
-func ensureGenerated(ctx context.Context, o Options, s *spec.Spec) (map[string]bool, error) {
+func ensureGenerated(ctx context.Context, o Options, s *spec.Spec, beforeWrite func(components map[string]bool) error) (map[string]bool, error) {
 	renderFiles := render.Render
 	if o.renderFiles != nil {
 		renderFiles = o.renderFiles
@@ -86,16 +87,19 @@ func ensureGenerated(ctx context.Context, o Options, s *spec.Spec) (map[string]b
 	if err := validateFiles(ctx, rendered); err != nil {
 		return nil, err
 	}
-	if err := files.Write(o.Dir, write); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(o.Out, "generated %d files in %s from the spec\n", len(write), o.Dir)
 	changed := map[string]bool{}
 	for _, f := range write {
 		if f.Component != "" {
 			changed[f.Component] = true
 		}
 	}
+	if err := beforeWrite(changed); err != nil {
+		return nil, err
+	}
+	if err := files.Write(o.Dir, write); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Out, "generated %d files in %s from the spec\n", len(write), o.Dir)
 	return changed, nil
 }
 
@@ -142,12 +146,24 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	changed, err := ensureGenerated(ctx, o, s)
+	if err := testhook.Pause(ctx, StepUpValidated); err != nil {
+		return State{}, err
+	}
+	// An up killed after writing new files and before the running
+	// servers reloaded them left their names in the state: the files now
+	// match the spec, so only that record says the servers still run the
+	// old ones (composepending.go).
+	prev, prevErr := o.Layout.LoadState()
+	changed, err := ensureGenerated(ctx, o, s, func(comps map[string]bool) error { return markReload(o.Layout, prev, prevErr, comps) })
 	if err != nil {
 		return State{}, err
 	}
+	changed = reloadLeft(o.Out, prev, prevErr, changed)
 	env, err := ensureEnv(o, s)
 	if err != nil {
+		return State{}, err
+	}
+	if err := testhook.Pause(ctx, StepUpConfigWritten); err != nil {
 		return State{}, err
 	}
 	if err := checkGrafanaPassword(env, o); err != nil {
@@ -180,7 +196,11 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	defer cancel()
 	out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput()
 	if err != nil {
-		err = fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		if waitTimedOut(upCtx, out) {
+			err = fmt.Errorf("%w after %s (docker compose up --wait-timeout): %v:\n%s", ErrTimeout, o.Timeout, err, strings.TrimSpace(string(out)))
+		} else {
+			err = fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		}
 		var created map[string]bool
 		if volErr == nil {
 			created = volsBefore
@@ -214,6 +234,9 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 			args := upArgs(append([]string{"--force-recreate", "--no-deps"}, stale...)...)
 			fmt.Fprintf(o.Out, "recreating %s: secrets in .env changed since it was created\ndocker %s\n", strings.Join(stale, ", "), strings.Join(args, " "))
 			if out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput(); err != nil {
+				if waitTimedOut(upCtx, out) {
+					return State{}, fmt.Errorf("%w after %s (docker compose up --force-recreate --wait-timeout): %v:\n%s", ErrTimeout, o.Timeout, err, strings.TrimSpace(string(out)))
+				}
 				return State{}, fmt.Errorf("docker compose up --force-recreate failed (%v):\n%s", err, strings.TrimSpace(string(out)))
 			}
 		}
@@ -230,11 +253,26 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 		st.Grafana = fmt.Sprintf("http://%s:%d", addr, s.Ports.Grafana)
 		grafana = st.Grafana
 	}
+	if err := testhook.Pause(ctx, StepUpReady); err != nil {
+		return State{}, err
+	}
+	// Recorded until the servers that ran before have reloaded the new
+	// files: a kill or a failed reload leaves them for the next up.
+	st.Reload = reloadable(changed)
 	if err := o.Layout.SaveState(st); err != nil {
 		return State{}, err
 	}
 	fmt.Fprintf(o.Out, "stack is up: Prometheus %s, Alertmanager %s, Grafana %s\n", st.Prometheus, st.Alertmanager, grafana)
-	return st, reloadCompose(ctx, o, s, file, changed, before, psErr)
+	if err := reloadCompose(ctx, o, s, file, changed, before, psErr); err != nil {
+		return st, err
+	}
+	if len(st.Reload) > 0 {
+		st.Reload = nil
+		if err := o.Layout.SaveState(st); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // ranBefore are the services that already ran before this up: a container
