@@ -116,6 +116,22 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 	if err := errors.Join(b.noteLeftover("", tmp.Name()), b.noteLeftover("", b.aw.body.Name())); err != nil {
 		return nil, err
 	}
+	if df, ok := o.Files.(DockerFiles); ok {
+		// Copies out of the containers go into one folder of this
+		// backup's, journalled: a kill while one is made or archived
+		// left a full copy of the snapshot beside the archive that no
+		// later backup removed.
+		scratch, err := os.MkdirTemp(dir, ".investiq-backup-copy-*")
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		defer os.RemoveAll(scratch)
+		if err := b.noteLeftover("", scratch); err != nil {
+			return nil, err
+		}
+		df.TempDir = scratch
+		b.o.Files = df
+	}
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
@@ -158,6 +174,9 @@ type builder struct {
 	m       *Manifest
 	aw      *archiveWriter
 	journal *backupJournal
+	// keepSnapshot is a snapshot this backup could not delete: the
+	// journal keeps it for the next backup.
+	keepSnapshot string
 }
 
 func (b *builder) run(ctx context.Context) error {
@@ -203,14 +222,14 @@ func (b *builder) run(ctx context.Context) error {
 	}
 
 	if promUp {
-		if err := b.prometheus(ctx, promVersion); err != nil {
+		if err := b.partial(ctx, Prometheus, promVersion, func() error { return b.prometheus(ctx, promVersion) }); err != nil {
 			return err
 		}
 	} else {
 		b.add(Component{Name: Prometheus, Status: Skipped, Notes: []string{"down at backup time"}})
 	}
 	if amUp {
-		if err := b.alertmanager(ctx, am, amVer); err != nil {
+		if err := b.partial(ctx, Alertmanager, amVer, func() error { return b.alertmanager(ctx, am, amVer) }); err != nil {
 			return err
 		}
 	} else {
@@ -228,6 +247,23 @@ func (b *builder) run(ctx context.Context) error {
 		b.add(Component{Name: Grafana, Status: Skipped, Notes: []string{"down at backup time"}})
 	}
 	return b.config(ctx)
+}
+
+// partial runs save, the saving of one component that answered the
+// probe. With AllowPartial, a component that fails before anything of it
+// was written into the archive (it went down during the backup: a
+// container stopped with docker kill, a crash) is recorded as skipped,
+// and the backup goes on; after a member of it was written, or without
+// AllowPartial, the backup fails.
+func (b *builder) partial(ctx context.Context, component, version string, save func() error) error {
+	before := len(b.aw.seen)
+	err := save()
+	if err == nil || !b.o.AllowPartial || ctx.Err() != nil || len(b.aw.seen) != before {
+		return err
+	}
+	b.o.Log.Warn(component+" not saved: it failed during the backup", "err", err)
+	b.add(Component{Name: component, Status: Skipped, Version: version, Notes: []string{"went down during the backup: " + err.Error()}})
+	return nil
 }
 
 // versionOrUnknown: servers built from source without -ldflags (as the
@@ -269,7 +305,8 @@ func (b *builder) prometheus(ctx context.Context, version string) error {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := b.o.Files.Remove(rctx, Prometheus, rel); err != nil {
-			b.o.Log.Warn("could not delete the prometheus snapshot; delete it by hand", "snapshot", rel, "err", err)
+			b.o.Log.Warn("could not delete the prometheus snapshot: the next backup tries again", "snapshot", rel, "err", err)
+			b.keepSnapshot = rel
 		}
 	}()
 	if err := testhook.Pause(ctx, "backup:snapshot-taken"); err != nil {
