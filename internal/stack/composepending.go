@@ -84,5 +84,6 @@ func waitTimedOut(ctx context.Context, out []byte) bool {
 }
 
 // composeWaitTimeoutMessages are what docker compose prints when
-// --wait-timeout expires.
-var composeWaitTimeoutMessages = []string{"timeout waiting"}
+// --wait-timeout expires (compose v5.6.0 pkg/compose/start.go: "application
+// not healthy after 1m0s").
+var composeWaitTimeoutMessages = []string{"application not healthy after"}
