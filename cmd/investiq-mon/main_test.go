@@ -16,6 +16,10 @@ func TestMain(m *testing.M) {
 	// Tests that signal or kill a real investiq-mon process run this
 	// binary as the command itself, through main and its signal handling.
 	if os.Getenv(runMainEnv) == "1" {
+		if os.Getenv(composeStackEnv) != "" {
+			composeMain() // compose_kill_test.go: main with the test's project
+			return
+		}
 		main()
 		return
 	}

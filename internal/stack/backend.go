@@ -135,7 +135,7 @@ func (b composeBackend) Start(ctx context.Context, component string) error {
 	// compose waits up to --wait-timeout; the call gets that and a margin.
 	ctx, cancel := DockerContext(ctx, b.timeout+30*time.Second)
 	defer cancel()
-	return composeService(ctx, b.file(), "up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(b.timeout.Seconds())), component)
+	return composeService(ctx, b.file(), "up", "-d", "--wait", "--wait-timeout", waitSeconds(b.timeout), component)
 }
 
 func (b composeBackend) Data(component string) DataPlace {

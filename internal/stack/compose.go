@@ -176,7 +176,7 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	// healthy, amtool config show and Grafana's /api/health, each with
 	// the stack's credentials. That is the readiness wait of this backend.
 	upArgs := func(extra ...string) []string {
-		a := []string{"up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(o.Timeout.Seconds()))}
+		a := []string{"up", "-d", "--wait", "--wait-timeout", waitSeconds(o.Timeout)}
 		if o.Pull != "" {
 			a = append(a, "--pull", o.Pull)
 		}

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // A compose up that wrote new files into the stack's directory and was
@@ -87,3 +90,9 @@ func waitTimedOut(ctx context.Context, out []byte) bool {
 // --wait-timeout expires (compose v5.6.0 pkg/compose/start.go: "application
 // not healthy after 1m0s").
 var composeWaitTimeoutMessages = []string{"application not healthy after"}
+
+// waitSeconds is d for --wait-timeout, in whole seconds rounded up: 0,
+// which a --timeout under 1s truncated to, makes compose wait forever.
+func waitSeconds(d time.Duration) string {
+	return strconv.Itoa(max(1, int(math.Ceil(d.Seconds()))))
+}
