@@ -311,7 +311,7 @@ func removeStarted(ctx context.Context, o Options, docker, file, project string,
 		cmd, dctx, cancel := dockerCommand(ctx, DockerStopTimeout, docker, args...)
 		defer cancel()
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("could not remove what this up started (docker %s: %v): %s", strings.Join(args, " "), DockerTimedOut(dctx, err, args), firstLine(out, err))
+			return fmt.Errorf("could not remove what this up started (docker %s: %w): %s", strings.Join(args, " "), DockerTimedOut(dctx, err, args), firstLine(out, err))
 		}
 		return nil
 	}
@@ -405,7 +405,7 @@ func downCompose(ctx context.Context, o DownOptions, st State) error {
 	defer cancel()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker compose down failed (%v):\n%s", DockerTimedOut(dctx, err, args), strings.TrimSpace(string(out)))
+		return fmt.Errorf("docker compose down failed (%w):\n%s", DockerTimedOut(dctx, err, args), strings.TrimSpace(string(out)))
 	}
 	// The containers are gone: forget them, so a later `up --backend
 	// local` with this state directory is not refused.
@@ -434,7 +434,7 @@ func composeService(ctx context.Context, file string, args ...string) error {
 	defer cancel()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker compose %s failed (%v):\n%s", args[0], DockerTimedOut(dctx, err, full), strings.TrimSpace(string(out)))
+		return fmt.Errorf("docker compose %s failed (%w):\n%s", args[0], DockerTimedOut(dctx, err, full), strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -464,7 +464,10 @@ func composePS(ctx context.Context, file string) ([]Container, error) {
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
 		}
-		return nil, fmt.Errorf("docker compose ps: %s", firstLine(stderr, DockerTimedOut(dctx, err, args)))
+		if terr := DockerTimedOut(dctx, err, args); terr != err {
+			return nil, terr
+		}
+		return nil, fmt.Errorf("docker compose ps: %s", firstLine(stderr, err))
 	}
 	out = bytes.TrimSpace(out)
 	var cs []Container

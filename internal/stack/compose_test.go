@@ -438,7 +438,7 @@ func TestComposeUpValidatesAndReloadsChangedFiles(t *testing.T) {
 	if prom.count(t) != 1 || am.count(t) != 1 {
 		t.Errorf("up after a failed reload: prometheus reloads %d (want 1), alertmanager %d (want 1)", prom.count(t), am.count(t))
 	}
-	if msg := out.String()[before:]; !strings.Contains(msg, "an earlier up wrote new files for alertmanager but did not get to reload them") {
+	if msg := out.String()[before:]; !strings.Contains(msg, "an earlier up was cut short (killed, or its reload failed) before alertmanager loaded new files: this up reloads them") {
 		t.Errorf("up does not say why it reloads alertmanager:\n%s", msg)
 	}
 

@@ -55,7 +55,7 @@ func reloadLeft(out io.Writer, prev State, prevErr error, changed map[string]boo
 	for _, c := range prev.Reload {
 		changed[c] = true
 	}
-	fmt.Fprintf(out, "an earlier up wrote new files for %s but did not get to reload them (killed, or the reload failed): this up reloads them\n", strings.Join(prev.Reload, ", "))
+	fmt.Fprintf(out, "an earlier up was cut short (killed, or its reload failed) before %s loaded new files: this up reloads them\n", strings.Join(prev.Reload, ", "))
 	return changed
 }
 
