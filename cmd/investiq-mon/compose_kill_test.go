@@ -367,7 +367,10 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 	// the next up leaves the new ones loaded in the running Prometheus,
 	// in the same containers, and no temporary file.
 	addr := "10.255.0.1:3000"
-	for i, step := range []string{"write:staged", "up:validated", "up:config-written", "up:ready"} {
+	// (write:staged is not among them: in up it first pauses while
+	// validateFiles stages a scratch copy; TestGenerateKilledAtEachStep
+	// kills files.Write itself.)
+	for i, step := range []string{"up:validated", "up:config-written", "up:ready"} {
 		t.Run("change/"+step, func(t *testing.T) {
 			old, next := addr, fmt.Sprintf("10.255.0.%d:3000", i+2)
 			if i == 0 {
@@ -383,9 +386,6 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 			}
 			if code, out := c.cli("generate", "--check", "--out", c.dir, "--api-address", filesAt); code != 0 {
 				t.Errorf("after a kill at %s the files are not all at %s:\n%s", step, filesAt, out)
-			}
-			if step == "write:staged" && len(tempFiles(t, c.dir)) == 0 {
-				t.Fatal("the kill left no temporary file: the test tests nothing")
 			}
 			code, out := c.cli(c.upArgs("--api-address", next)...)
 			if code != 0 || !strings.Contains(out, "stack is up") {
@@ -412,6 +412,15 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 		})
 	}
 	lap("up steps")
+
+	// Alertmanager writes its state files (nflog, silences) at shutdown
+	// and every 15 minutes: a graceful restart puts them in its volume,
+	// so the archives hold both servers' data and a restore swaps two
+	// volumes (restore:swapping is then one swapped, one not).
+	if _, err := docker("restart", c.container(spec.Alertmanager)); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, "healthy after the restart", func() bool { return c.healthy() == nil })
 
 	// Samples from before any backup: every restore below, rolled back
 	// or finished, must bring them back.
