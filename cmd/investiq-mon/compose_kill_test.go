@@ -532,6 +532,41 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 			t.Errorf("snapshots left: %v", left)
 		}
 	})
+	// docker kill of Prometheus once its snapshot is taken: the snapshot
+	// can still be copied out of the stopped container (docker cp), but
+	// not deleted with docker exec; a helper container on the volume
+	// deletes it, and nothing is left for the next backup to find.
+	t.Run("docker kill of prometheus during backup", func(t *testing.T) {
+		dir := t.TempDir()
+		r := start(t, "backup:snapshot-taken", "backup", "--dir", c.dir, "--state", c.state, "--output", filepath.Join(dir, "b.tar.gz"))
+		if _, err := docker("kill", c.container(spec.Prometheus)); err != nil {
+			t.Fatal(err)
+		}
+		r.resume(t)
+		code, msg := r.exit()
+		t.Logf("backup, Prometheus killed after its snapshot: exit %d\n%s", code, msg)
+		files, _ := os.ReadDir(dir)
+		switch {
+		case code == 0:
+			if code, vmsg := c.cli("backup", "verify", filepath.Join(dir, "b.tar.gz"), "--dir", c.dir); code != 0 {
+				t.Errorf("the archive does not verify:\n%s", vmsg)
+			}
+		case len(files) != 0:
+			t.Errorf("the failed backup wrote %v", files)
+		}
+		if left := hidden(t, dir); len(left) != 0 {
+			t.Errorf("temporary files left: %v", left)
+		}
+		if code, msg := c.cli(c.upArgs("--api-address", addr)...); code != 0 {
+			t.Fatalf("up to start Prometheus again: exit %d\n%s", code, msg)
+		}
+		if left := snapshots(); len(left) != 0 {
+			t.Errorf("the snapshot of the backup stays in the volume: %v", left)
+		}
+		if _, err := os.Stat(filepath.Join(c.state, "backup.journal")); err == nil {
+			t.Error("backup.journal left although nothing is left to remove")
+		}
+	})
 	if t.Failed() {
 		t.FailNow()
 	}
