@@ -22,6 +22,10 @@ func TestMain(m *testing.M) {
 		if n := os.Getenv(fileSizeLimitEnv); n != "" {
 			limitFileSize(n)
 		}
+		if os.Getenv(composeStackEnv) != "" {
+			composeMain() // compose_kill_test.go: main with the test's project
+			return
+		}
 		main()
 		return
 	}

@@ -120,6 +120,22 @@ func Create(ctx context.Context, o Options) (*Manifest, error) {
 	if err := errors.Join(b.noteLeftover("", tmp.Name()), b.noteLeftover("", b.aw.body.Name())); err != nil {
 		return nil, err
 	}
+	if df, ok := o.Files.(DockerFiles); ok {
+		// Copies out of the containers go into one folder of this
+		// backup's, journalled: a kill while one is made or archived
+		// left a full copy of the snapshot beside the archive that no
+		// later backup removed.
+		scratch, err := os.MkdirTemp(dir, ".investiq-backup-copy-*")
+		if err != nil {
+			return nil, fmt.Errorf("backup: %w", err)
+		}
+		defer os.RemoveAll(scratch)
+		if err := b.noteLeftover("", scratch); err != nil {
+			return nil, err
+		}
+		df.TempDir = scratch
+		b.o.Files = df
+	}
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
@@ -162,6 +178,9 @@ type builder struct {
 	m       *Manifest
 	aw      *archiveWriter
 	journal *backupJournal
+	// keepSnapshot is a snapshot this backup could not delete: the
+	// journal keeps it for the next backup.
+	keepSnapshot string
 }
 
 func (b *builder) run(ctx context.Context) error {
@@ -211,7 +230,18 @@ func (b *builder) run(ctx context.Context) error {
 			b.add(Component{Name: p.c.Name, Status: Skipped, Notes: []string{"down at backup time: " + why[p.c.Name]}})
 			continue
 		}
+		before := len(b.aw.seen)
 		if err := p.save(ctx); err != nil {
+			// With AllowPartial, a component that fails before anything
+			// of it was written into the archive (it went down during
+			// the backup: a container stopped with docker kill, a crash)
+			// is recorded as skipped, and the backup goes on; after a
+			// member of it was written, the backup fails.
+			if b.o.AllowPartial && ctx.Err() == nil && len(b.aw.seen) == before {
+				b.o.Log.Warn(p.c.Name+" not saved: it failed during the backup", "err", err)
+				b.add(Component{Name: p.c.Name, Status: Skipped, Notes: []string{"went down during the backup: " + err.Error()}})
+				continue
+			}
 			// The stack works without an optional component: with
 			// --allow-partial its failed export does not stop the rest.
 			if !p.c.Optional || !b.o.AllowPartial {
@@ -340,7 +370,8 @@ func (b *builder) prometheus(ctx context.Context, version string) error {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if err := b.o.Files.Remove(rctx, Prometheus, rel); err != nil {
-			b.o.Log.Warn("could not delete the prometheus snapshot; delete it by hand", "snapshot", rel, "err", err)
+			b.o.Log.Warn("could not delete the prometheus snapshot: the next backup tries again", "snapshot", rel, "err", err)
+			b.keepSnapshot = rel
 		}
 	}()
 	if err := testhook.Pause(ctx, "backup:snapshot-taken"); err != nil {

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
@@ -125,24 +126,43 @@ func (d DockerFiles) Fetch(ctx context.Context, component, rel string) (string, 
 	return dst, cleanup, nil
 }
 
+// Remove deletes inside the running container, or, when it is stopped
+// (killed during a backup), through a helper container on its volumes.
 func (d DockerFiles) Remove(ctx context.Context, component, rel string) error {
 	container, p, err := d.target(component, rel)
 	if err != nil {
 		return err
 	}
-	return d.run(ctx, "exec", container, "rm", "-rf", "--", p)
+	err = d.run(ctx, "exec", container, "rm", "-rf", "--", p)
+	if errors.Is(err, ErrDown) && d.Images[component] != "" {
+		return d.helper(ctx, component, "rm -rf -- "+shellQuote(p))
+	}
+	return err
 }
 
 // run runs docker, turning "not found" answers into fs.ErrNotExist so
 // callers can tell a missing state file from a broken docker.
 func (d DockerFiles) run(ctx context.Context, args ...string) error {
+	// Bounded even when ctx is not: a hung engine must not hang a backup
+	// or a restore's rollback for good. Copies and the helper's moves
+	// scale with the data, hence the generous bound.
+	limit := dockerCopyTimeout
+	if args[0] == "exec" {
+		limit = stack.DockerStopTimeout
+	}
+	parent := ctx
+	ctx, cancel := stack.DockerContext(ctx, limit)
+	defer cancel()
 	cmd := exec.CommandContext(ctx, d.docker(), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(out.String())
+		if parent.Err() != nil {
+			return parent.Err()
+		}
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return stack.DockerTimedOut(ctx, err, args)
 		}
 		if strings.Contains(msg, "Could not find the file") || strings.Contains(msg, "No such file or directory") {
 			return fmt.Errorf("docker %s: %s: %w", strings.Join(args, " "), msg, fs.ErrNotExist)
@@ -158,6 +178,10 @@ func (d DockerFiles) run(ctx context.Context, args ...string) error {
 	}
 	return nil
 }
+
+// dockerCopyTimeout bounds one docker cp, or one helper container moving
+// or chowning a data directory, when the caller set no deadline.
+const dockerCopyTimeout = time.Hour
 
 // ErrDown is a component that does not answer.
 var ErrDown = errors.New("not running")
@@ -348,6 +372,9 @@ func (d DockerFiles) replaced(component, stamp string) (*Replaced, error) {
 		Commit: func(ctx context.Context) error { return d.helper(ctx, component, "rm -rf "+aside) },
 	}, nil
 }
+
+// shellQuote quotes s for sh: rel comes from Prometheus' answer.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // helper runs a shell script in a throwaway container of the component's
 // image with its stopped container's volumes.

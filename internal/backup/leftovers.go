@@ -52,11 +52,20 @@ func (b *builder) noteLeftover(snapshot, file string) error {
 	return os.Rename(tmp, b.o.Journal)
 }
 
-// clearJournal: everything it named is gone.
+// clearJournal: everything it named is gone, but a snapshot that could
+// not be deleted (Prometheus went down during the backup), which stays
+// in the journal for the next backup.
 func (b *builder) clearJournal() {
-	if b.o.Journal != "" && b.journal != nil {
-		os.Remove(b.o.Journal)
+	if b.o.Journal == "" || b.journal == nil {
+		return
 	}
+	if b.keepSnapshot != "" {
+		b.journal.Files = nil
+		if b.noteLeftover(b.keepSnapshot, "") == nil {
+			return
+		}
+	}
+	os.Remove(b.o.Journal)
 }
 
 // removeLeftovers removes what a killed backup's journal names and
@@ -85,7 +94,7 @@ func removeLeftovers(ctx context.Context, o Options) (string, error) {
 		gone = append(gone, "the Prometheus snapshot "+j.Snapshot)
 	}
 	for _, f := range j.Files {
-		if err := os.Remove(f); err == nil {
+		if _, err := os.Lstat(f); err == nil && os.RemoveAll(f) == nil {
 			gone = append(gone, f)
 		}
 	}

@@ -134,7 +134,10 @@ func (b composeBackend) Stop(ctx context.Context, component string) (bool, error
 }
 
 func (b composeBackend) Start(ctx context.Context, component string) error {
-	return composeService(ctx, b.file(), "up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(b.timeout.Seconds())), component)
+	// compose waits up to --wait-timeout; the call gets that and a margin.
+	ctx, cancel := DockerContext(ctx, b.timeout+30*time.Second)
+	defer cancel()
+	return composeService(ctx, b.file(), "up", "-d", "--wait", "--wait-timeout", waitSeconds(b.timeout), component)
 }
 
 func (b composeBackend) Data(component string) DataPlace {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/testhook"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -38,8 +39,14 @@ func composeArgs(file string, args ...string) []string {
 // engineAnswers runs `docker info`; only the client is installed on many
 // machines, and compose's own error for that is long and confusing.
 func engineAnswers(ctx context.Context, docker string) error {
-	out, err := exec.CommandContext(ctx, docker, "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+	args := []string{"info", "--format", "{{.ServerVersion}}"}
+	cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
+		if terr := DockerTimedOut(dctx, err, args); terr != err {
+			return fmt.Errorf("%w (%w)", ErrNoEngine, terr)
+		}
 		return fmt.Errorf("%w (docker info: %s): start Docker, or run the stack without it: investiq-mon up --backend local", ErrNoEngine, firstLine(out, err))
 	}
 	return nil
@@ -59,7 +66,7 @@ func firstLine(out []byte, err error) string {
 // parsers, as the local backend checks them (validateFiles): a file that
 // fails is not applied, and neither is any other. It returns the
 // components (Prometheus, Alertmanager, Grafana) whose files it wrote.
-func ensureGenerated(ctx context.Context, o Options, s *spec.Spec) (map[string]bool, error) {
+func ensureGenerated(ctx context.Context, o Options, s *spec.Spec, beforeWrite func(components map[string]bool) error) (map[string]bool, error) {
 	renderFiles := render.Render
 	if o.renderFiles != nil {
 		renderFiles = o.renderFiles
@@ -81,16 +88,19 @@ func ensureGenerated(ctx context.Context, o Options, s *spec.Spec) (map[string]b
 	if err := validateFiles(ctx, rendered); err != nil {
 		return nil, err
 	}
-	if err := files.Write(o.Dir, write); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(o.Out, "generated %d files in %s from the spec\n", len(write), o.Dir)
 	changed := map[string]bool{}
 	for _, f := range write {
 		if f.Component != "" {
 			changed[f.Component] = true
 		}
 	}
+	if err := beforeWrite(changed); err != nil {
+		return nil, err
+	}
+	if err := files.Write(o.Dir, write); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(o.Out, "generated %d files in %s from the spec\n", len(write), o.Dir)
 	return changed, nil
 }
 
@@ -137,12 +147,24 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	changed, err := ensureGenerated(ctx, o, s)
+	if err := testhook.Pause(ctx, StepUpValidated); err != nil {
+		return State{}, err
+	}
+	// An up killed after writing new files and before the running
+	// servers reloaded them left their names in the state: the files now
+	// match the spec, so only that record says the servers still run the
+	// old ones (composepending.go).
+	prev, prevErr := o.Layout.LoadState()
+	changed, err := ensureGenerated(ctx, o, s, func(comps map[string]bool) error { return markReload(o.Layout, prev, prevErr, comps) })
 	if err != nil {
 		return State{}, err
 	}
+	changed = reloadLeft(o.Out, prev, prevErr, changed)
 	env, err := ensureEnv(o, s)
 	if err != nil {
+		return State{}, err
+	}
+	if err := testhook.Pause(ctx, StepUpConfigWritten); err != nil {
 		return State{}, err
 	}
 	if err := checkGrafanaPassword(env, o); err != nil {
@@ -155,7 +177,7 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	// healthy, amtool config show and Grafana's /api/health, each with
 	// the stack's credentials. That is the readiness wait of this backend.
 	upArgs := func(extra ...string) []string {
-		a := []string{"up", "-d", "--wait", "--wait-timeout", fmt.Sprint(int(o.Timeout.Seconds()))}
+		a := []string{"up", "-d", "--wait", "--wait-timeout", waitSeconds(o.Timeout)}
 		if o.Pull != "" {
 			a = append(a, "--pull", o.Pull)
 		}
@@ -175,7 +197,11 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	defer cancel()
 	out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput()
 	if err != nil {
-		err = fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		if waitTimedOut(upCtx, out) {
+			err = fmt.Errorf("%w after %s (docker compose up --wait-timeout): %v:\n%s", ErrTimeout, o.Timeout, err, strings.TrimSpace(string(out)))
+		} else {
+			err = fmt.Errorf("docker compose up failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		}
 		var created map[string]bool
 		if volErr == nil {
 			created = volsBefore
@@ -209,6 +235,9 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 			args := upArgs(append([]string{"--force-recreate", "--no-deps"}, stale...)...)
 			fmt.Fprintf(o.Out, "recreating %s: secrets in .env changed since it was created\ndocker %s\n", strings.Join(stale, ", "), strings.Join(args, " "))
 			if out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput(); err != nil {
+				if waitTimedOut(upCtx, out) {
+					return State{}, fmt.Errorf("%w after %s (docker compose up --force-recreate --wait-timeout): %v:\n%s", ErrTimeout, o.Timeout, err, strings.TrimSpace(string(out)))
+				}
 				return State{}, fmt.Errorf("docker compose up --force-recreate failed (%v):\n%s", err, strings.TrimSpace(string(out)))
 			}
 		}
@@ -225,11 +254,26 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 		st.recordURL(c.Name, u)
 		urls = append(urls, c.Title+" "+u)
 	}
+	if err := testhook.Pause(ctx, StepUpReady); err != nil {
+		return State{}, err
+	}
+	// Recorded until the servers that ran before have reloaded the new
+	// files: a kill or a failed reload leaves them for the next up.
+	st.Reload = reloadable(changed)
 	if err := o.Layout.SaveState(st); err != nil {
 		return State{}, err
 	}
 	fmt.Fprintf(o.Out, "stack is up: %s\n", strings.Join(urls, ", "))
-	return st, reloadCompose(ctx, o, s, file, changed, before, psErr)
+	if err := reloadCompose(ctx, o, s, file, changed, before, psErr); err != nil {
+		return st, err
+	}
+	if len(st.Reload) > 0 {
+		st.Reload = nil
+		if err := o.Layout.SaveState(st); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }
 
 // ranBefore are the services that already ran before this up: a container
@@ -265,8 +309,10 @@ func removeStarted(ctx context.Context, o Options, docker, file, project string,
 	}
 	ctx = context.WithoutCancel(ctx)
 	run := func(args ...string) error {
-		if out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("could not remove what this up started (docker %s: %v): %s", strings.Join(args, " "), err, firstLine(out, err))
+		cmd, dctx, cancel := dockerCommand(ctx, DockerStopTimeout, docker, args...)
+		defer cancel()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("could not remove what this up started (docker %s: %w): %s", strings.Join(args, " "), DockerTimedOut(dctx, err, args), firstLine(out, err))
 		}
 		return nil
 	}
@@ -361,9 +407,11 @@ func downCompose(ctx context.Context, o DownOptions, st State) error {
 		args = append(args, "--volumes")
 	}
 	fmt.Fprintf(o.Out, "docker %s\n", strings.Join(args, " "))
-	out, err := exec.CommandContext(ctx, docker, args...).CombinedOutput()
+	cmd, dctx, cancel := dockerCommand(ctx, DockerStopTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker compose down failed (%v):\n%s", err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("docker compose down failed (%w):\n%s", DockerTimedOut(dctx, err, args), strings.TrimSpace(string(out)))
 	}
 	// The containers are gone: forget them, so a later `up --backend
 	// local` with this state directory is not refused.
@@ -387,9 +435,12 @@ func composeService(ctx context.Context, file string, args ...string) error {
 	if err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, docker, composeArgs(file, args...)...).CombinedOutput()
+	full := composeArgs(file, args...)
+	cmd, dctx, cancel := dockerCommand(ctx, DockerStopTimeout, docker, full...)
+	defer cancel()
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("docker compose %s failed (%v):\n%s", args[0], err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("docker compose %s failed (%w):\n%s", args[0], DockerTimedOut(dctx, err, full), strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -410,11 +461,17 @@ func composePS(ctx context.Context, file string) ([]Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := exec.CommandContext(ctx, docker, composeArgs(file, "ps", "--format", "json")...).Output()
+	args := composeArgs(file, "ps", "--format", "json")
+	cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {
 			stderr = ee.Stderr
+		}
+		if terr := DockerTimedOut(dctx, err, args); terr != err {
+			return nil, terr
 		}
 		return nil, fmt.Errorf("docker compose ps: %s", firstLine(stderr, err))
 	}

@@ -45,7 +45,13 @@ var PullPolicies = []string{"always", "missing", "never"}
 // composeVersion checks that `docker compose` is a Compose v2 plugin at
 // least MinComposeVersion, and returns its version.
 func composeVersion(ctx context.Context, docker string) (string, error) {
-	out, err := exec.CommandContext(ctx, docker, "compose", "version", "--short").CombinedOutput()
+	args := []string{"compose", "version", "--short"}
+	cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.CombinedOutput()
+	if terr := DockerTimedOut(dctx, err, args); terr != err {
+		return "", terr
+	}
 	if err != nil {
 		return "", fmt.Errorf("%w: the docker compose plugin is missing (docker compose version: %s): install Compose %s or later as a docker CLI plugin (in $DOCKER_CONFIG/cli-plugins or /usr/libexec/docker/cli-plugins), or run the stack without Docker: investiq-mon up --backend local",
 			ErrCompose, firstLine(out, err), MinComposeVersion)
@@ -116,9 +122,16 @@ func servicesToStart(ctx context.Context, docker string, s *spec.Spec, pull stri
 	}
 	var out []string
 	for _, c := range s.Components() {
-		if exec.CommandContext(ctx, docker, "image", "inspect", "--format", "{{.Id}}", c.Image).Run() == nil {
+		args := []string{"image", "inspect", "--format", "{{.Id}}", c.Image}
+		cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+		err := cmd.Run()
+		cancel()
+		if err == nil {
 			out = append(out, c.Name)
 			continue
+		}
+		if terr := DockerTimedOut(dctx, err, args); terr != err {
+			return nil, "", terr
 		}
 		if c.Optional {
 			skipped = fmt.Sprintf("%s skipped: its image %s is not on this engine and --pull never forbids pulling it (the stack runs without it)", c.Title, c.Image)
@@ -154,9 +167,12 @@ func portTaken(out []byte) bool {
 // projectVolumes lists the compose project's volumes, so a failed first
 // up can remove the ones it created.
 func projectVolumes(ctx context.Context, docker, project string) (map[string]bool, error) {
-	out, err := exec.CommandContext(ctx, docker, "volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+project).Output()
+	args := []string{"volume", "ls", "-q", "--filter", "label=com.docker.compose.project=" + project}
+	cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+	defer cancel()
+	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("docker volume ls: %w", err)
+		return nil, fmt.Errorf("docker volume ls: %w", DockerTimedOut(dctx, err, args))
 	}
 	vols := map[string]bool{}
 	for _, v := range strings.Fields(string(out)) {
@@ -208,7 +224,10 @@ func staleSecrets(ctx context.Context, docker string, p *types.Project, services
 			args = append(args, t)
 		}
 		// Missing files make sha256sum exit 1; stdout still lists the others.
-		out, err := exec.CommandContext(ctx, docker, args...).Output()
+		cmd, dctx, cancel := dockerCommand(ctx, DockerQueryTimeout, docker, args...)
+		out, err := cmd.Output()
+		cancel()
+		err = DockerTimedOut(dctx, err, args)
 		var ee *exec.ExitError
 		if err != nil && !(errors.As(err, &ee) && ee.ExitCode() == 1) {
 			notes = append(notes, fmt.Sprintf("could not compare %s's secret files with .env (%v): if you changed one, run docker compose up --force-recreate %s", name, err, name))

@@ -426,14 +426,27 @@ func TestComposeUpValidatesAndReloadsChangedFiles(t *testing.T) {
 		t.Errorf("prometheus reloaded again (%d); its files did not change", got)
 	}
 
-	// Unchanged files: no reload.
+	// The files are unchanged now, but Alertmanager never loaded them:
+	// the next up reloads it (and only it), and says why.
 	am.mu.Lock()
 	am.fail = false
 	am.mu.Unlock()
+	before := len(out.String())
 	if _, err := Up(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
-	if prom.count(t) != 1 || am.count(t) != 0 {
+	if prom.count(t) != 1 || am.count(t) != 1 {
+		t.Errorf("up after a failed reload: prometheus reloads %d (want 1), alertmanager %d (want 1)", prom.count(t), am.count(t))
+	}
+	if msg := out.String()[before:]; !strings.Contains(msg, "an earlier up was cut short (killed, or its reload failed) before alertmanager loaded new files: this up reloads them") {
+		t.Errorf("up does not say why it reloads alertmanager:\n%s", msg)
+	}
+
+	// Unchanged files, nothing left to reload: no reload.
+	if _, err := Up(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if prom.count(t) != 1 || am.count(t) != 1 {
 		t.Error("up on unchanged files reloaded a server")
 	}
 }

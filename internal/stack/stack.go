@@ -141,6 +141,9 @@ type State struct {
 	// Pending marks a state saved by a local up before it started its
 	// servers (pending.go): true until that up has seen them ready.
 	Pending bool `json:"pending,omitempty"`
+	// Reload lists the compose servers a compose up wrote new files for
+	// and that have not reloaded them yet (composepending.go).
+	Reload []string `json:"reload,omitempty"`
 }
 
 // Process is how the local backend runs one component.

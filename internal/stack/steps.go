@@ -27,5 +27,12 @@ const (
 	StepUpReady = "up:ready"
 )
 
+// A compose up pauses at three of them: StepUpValidated (the engine, the
+// plugin and the images are checked; nothing is written yet),
+// StepUpConfigWritten (the stack's files and .env are written, docker
+// compose up not run yet) and StepUpReady (compose up --wait returned:
+// the containers are healthy; the state file is not written and the
+// running servers have not reloaded changed files yet).
+
 // UpSteps lists the steps of a local up in order.
 var UpSteps = []string{StepUpPlanned, StepUpValidated, StepUpConfigWritten, StepUpReloaded, StepUpRestarted, StepUpStarted, StepUpReady}
