@@ -85,7 +85,7 @@ func ensureGenerated(ctx context.Context, o Options, s *spec.Spec, beforeWrite f
 	}
 	// All of them, not only the ones that differ: prometheus.yml names
 	// the rule files and must find them beside it.
-	if err := validateFiles(ctx, rendered); err != nil {
+	if err := validateFiles(ctx, o.Layout, o.Out, rendered); err != nil {
 		return nil, err
 	}
 	changed := map[string]bool{}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -151,8 +152,21 @@ func changedComponents(applied map[string]string, next []render.File) map[string
 // rule_files resolve as they will in place. Every error is reported at
 // path:line:col relative to the config directory; warnings (lint) do not
 // stop `up`, since the servers would load the file.
-func validateFiles(ctx context.Context, rendered []render.File) error {
-	dir, err := os.MkdirTemp("", "investiq-mon-validate-*")
+//
+// The scratch copy lives in the state directory (l.Root), not in /tmp: an
+// up killed while it validates leaves it there, and the next up, holding
+// the stack's lock, removes it and says so (removeScratch).
+func validateFiles(ctx context.Context, l Layout, out io.Writer, rendered []render.File) error {
+	parent := l.Root
+	if parent == "" {
+		parent = os.TempDir() // no state dir (a test's bare Options)
+	} else {
+		removeScratch(l, out)
+		if err := os.MkdirAll(parent, 0o700); err != nil {
+			return err
+		}
+	}
+	dir, err := os.MkdirTemp(parent, scratchPrefix+"*")
 	if err != nil {
 		return err
 	}
@@ -187,4 +201,19 @@ func validateFiles(ctx context.Context, rendered []render.File) error {
 		return fmt.Errorf("%w, nothing applied:\n%w", ErrInvalid, err)
 	}
 	return nil
+}
+
+// scratchPrefix names validateFiles' scratch copies in the state dir.
+const scratchPrefix = ".validate-"
+
+// removeScratch removes the scratch copies an earlier up left when it was
+// killed while validating. The caller holds the stack's lock, so no other
+// up of this state dir is validating now.
+func removeScratch(l Layout, out io.Writer) {
+	left, _ := filepath.Glob(filepath.Join(l.Root, scratchPrefix+"*"))
+	for _, d := range left {
+		if err := os.RemoveAll(d); err == nil && out != nil {
+			fmt.Fprintf(out, "removed %s: the scratch copy of an up killed while it validated the files\n", d)
+		}
+	}
 }

@@ -344,7 +344,7 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 
 	// Nothing is written before every file has loaded in the servers'
 	// own parsers: a bad file must never replace a good running one.
-	if err := validateFiles(ctx, p.files); err != nil {
+	if err := validateFiles(ctx, l, o.Out, p.files); err != nil {
 		return State{}, err
 	}
 	var busy []error
