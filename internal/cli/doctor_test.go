@@ -59,7 +59,7 @@ func TestDoctorCommandOnARealStack(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("doctor on a healthy stack: exit %d\n%s%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "6 checks: 6 passed, 0 failed, 0 skipped") {
+	if !strings.Contains(out, "7 checks: 7 passed, 0 failed, 0 skipped") {
 		t.Errorf("summary missing:\n%s", out)
 	}
 	if strings.Contains(out+errOut, rs.Password) {

@@ -41,6 +41,7 @@ const (
 // Check names, stable for scripts and tests.
 const (
 	CheckAPI          = "api"
+	CheckComponents   = "components"
 	CheckTargets      = "targets"
 	CheckRules        = "rules"
 	CheckAlertmanager = "alertmanager"
@@ -97,7 +98,7 @@ func Run(ctx context.Context, o Options) []Result {
 		o.NotificationWindow = 5 * time.Minute
 	}
 	d := &doctor{o: o, auth: stack.HTTPClient(o.Endpoints.User, o.Endpoints.Password, o.Timeout)}
-	results := []Result{d.api(ctx)}
+	results := []Result{d.api(ctx), d.components(ctx)}
 	prom, promErr := d.prometheus(ctx)
 	if promErr != nil {
 		results = append(results, d.promDown(CheckTargets, "Prometheus scrapes every target", promErr))
@@ -119,6 +120,7 @@ type doctor struct {
 
 const (
 	titleAPI          = "The API's /metrics exposes the spec's metrics"
+	titleComponents   = "Every component of the stack answers"
 	titleRules        = "Prometheus loaded the rule files without errors"
 	titleAlertmanager = "Prometheus is connected to Alertmanager"
 	titleGrafana      = "Grafana's dashboards use the provisioned datasource uid"
@@ -158,6 +160,53 @@ func (d *doctor) api(ctx context.Context) Result {
 	if lint := rep.Count(expocheck.Lint); lint > 0 {
 		r.Summary += fmt.Sprintf(" (%d lint finding(s): run `investiq-mon check-metrics %s`)", lint, d.o.APIURL)
 	}
+	return r
+}
+
+// components asks every component of the spec's topology whether it
+// answers, as status does. An optional one (Grafana) that does not is
+// said, not failed: the stack works without it.
+func (d *doctor) components(ctx context.Context) Result {
+	r := Result{Check: CheckComponents, Title: titleComponents}
+	var up, optionalDown []string
+	failed := 0
+	for _, c := range d.o.Spec.Components() {
+		u := d.o.Endpoints.URL(c.Name)
+		if u == "" && c.Optional {
+			continue // not part of this stack
+		}
+		var err error
+		if u == "" {
+			err = errors.New("no URL: the state file does not record it")
+		} else {
+			ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
+			_, err = stack.ProbeComponent(ctx, d.o.Endpoints, c)
+			cancel()
+		}
+		switch {
+		case err == nil:
+			up = append(up, c.Name)
+		case c.Optional:
+			optionalDown = append(optionalDown, c.Name)
+		default:
+			failed++
+			r.Details = append(r.Details, fmt.Sprintf("%s at %s: %v", c.Name, u, stack.Explain(err, d.o.Timeout)))
+		}
+	}
+	note := ""
+	if len(optionalDown) > 0 {
+		note = fmt.Sprintf(" (%s does not answer; the stack works without it)", strings.Join(optionalDown, ", "))
+	}
+	if failed > 0 {
+		r.Status = Fail
+		r.Summary = fmt.Sprintf("%d component(s) do not answer%s", failed, note)
+		r.Fix = "start the stack with `investiq-mon up` (`investiq-mon status` shows what runs; a component's log is in the state directory's logs/)"
+		if d.o.EndpointsErr != nil {
+			r.Fix = fmt.Sprintf("the stack's credentials could not be loaded (%v); run `investiq-mon generate`, then `investiq-mon up`", d.o.EndpointsErr)
+		}
+		return r
+	}
+	r.Status, r.Summary = Pass, fmt.Sprintf("%s answer%s", strings.Join(up, ", "), note)
 	return r
 }
 

@@ -271,6 +271,14 @@ func probe(ctx context.Context, ep Endpoints, c spec.Component, u string) (strin
 	}
 }
 
+// ProbeComponent asks component c of the stack at ep whether it answers,
+// as its Probe says (status and doctor), and returns its version when the
+// probe tells one.
+func ProbeComponent(ctx context.Context, ep Endpoints, c spec.Component) (string, error) {
+	v, _, err := probe(ctx, ep, c, ep.URL(c.Name))
+	return v, err
+}
+
 // alertmanagerVersion asks /api/v2/status through Alertmanager's own
 // OpenAPI client.
 func alertmanagerVersion(ctx context.Context, base string, hc *http.Client) (string, error) {

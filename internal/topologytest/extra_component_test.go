@@ -163,6 +163,9 @@ func TestAnExporterAddedToTheSpecIsRunShownSavedAndChecked(t *testing.T) {
 
 	// doctor checks its scrape job with the others.
 	res := doctor.Run(context.Background(), doctor.Options{Spec: s, Dir: dir, APIURL: "http://" + srv.APIAddr() + "/metrics", Endpoints: ep})
+	if cr := result(res, doctor.CheckComponents); cr.Status != doctor.Pass || !strings.Contains(cr.Summary, "blackbox") {
+		t.Errorf("doctor components: %+v, want a pass naming blackbox", cr)
+	}
 	if tr := result(res, doctor.CheckTargets); tr.Status != doctor.Pass || !strings.Contains(tr.Summary, fmt.Sprintf("of %d jobs", len(s.Jobs))) {
 		t.Errorf("doctor targets: %+v, want a pass over all %d jobs", tr, len(s.Jobs))
 	}
@@ -222,12 +225,13 @@ func TestAnExporterAddedToTheSpecIsRunShownSavedAndChecked(t *testing.T) {
 	deadline = time.Now().Add(90 * time.Second)
 	for {
 		res = doctor.Run(context.Background(), doctor.Options{Spec: s, Dir: dir, APIURL: "http://" + srv.APIAddr() + "/metrics", Endpoints: ep})
-		tr := result(res, doctor.CheckTargets)
-		if tr.Status == doctor.Fail && slices.ContainsFunc(tr.Details, func(d string) bool { return strings.HasPrefix(d, "job blackbox") }) {
+		tr, cr := result(res, doctor.CheckTargets), result(res, doctor.CheckComponents)
+		if tr.Status == doctor.Fail && slices.ContainsFunc(tr.Details, func(d string) bool { return strings.HasPrefix(d, "job blackbox") }) &&
+			cr.Status == doctor.Fail && slices.ContainsFunc(cr.Details, func(d string) bool { return strings.HasPrefix(d, "blackbox at ") }) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("doctor never reported the stopped exporter's target: %+v", tr)
+			t.Fatalf("doctor never reported the stopped exporter and its target: %+v %+v", cr, tr)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
