@@ -137,13 +137,19 @@ func clampLine(err error, data []byte) error {
 // expanded, which promtool and the PromQL test loader build in memory
 // before anything can object. A day of samples every 15 s is 5,760; the
 // limits leave room for far more and refuse the rest with the line.
+//
+// MaxEvalSteps bounds how far a test group's eval_time may reach: the
+// test evaluates every rule at each evaluation_interval up to it, so
+// `eval_time: 10000w` would run for days. A million steps is two
+// years at the default 1m.
 const (
 	MaxSeriesPoints = 1_000_000
 	MaxFilePoints   = 10_000_000
+	MaxEvalSteps    = 1_000_000
 )
 
 // ErrTooManyPoints is returned by CheckPoints.
-var ErrTooManyPoints = errors.New("series expands to too many values")
+var ErrTooManyPoints = errors.New("past the size limits of a rule-test file")
 
 // SeriesPoints counts the values of the expanding notation without
 // expanding it: each `...xN` term stands for up to N+1 values, any other
@@ -240,7 +246,23 @@ func CheckPoints(data []byte, f *File) []*PointsError {
 		return lineOf(doc, path...)
 	}
 	var total int64
+	interval := time.Duration(f.EvaluationInterval)
+	if interval <= 0 {
+		interval = time.Minute // promtool's default
+	}
+	steps := func(at model.Duration, path ...any) {
+		if n := int64(time.Duration(at) / interval); n > MaxEvalSteps {
+			errs = append(errs, &PointsError{Line: line(path...),
+				Msg: fmt.Sprintf("eval_time %s is %s evaluations of every rule at evaluation_interval %s, past the limit of %d a test group; test nearer times", at, humanCount(n), model.Duration(interval), MaxEvalSteps)})
+		}
+	}
 	for ti, tg := range f.Tests {
+		for ai, at := range tg.AlertRuleTests {
+			steps(at.EvalTime, "tests", ti, "alert_rule_test", ai, "eval_time")
+		}
+		for pi, pc := range tg.PromqlExprTests {
+			steps(pc.EvalTime, "tests", ti, "promql_expr_test", pi, "eval_time")
+		}
 		for si, s := range tg.InputSeries {
 			n := SeriesPoints(s.Values)
 			switch {

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/investiq/investiq-mon/internal/promtest"
 	"github.com/investiq/investiq-mon/internal/ruletest"
@@ -205,6 +206,41 @@ func TestRunMatchesPromtoolRun(t *testing.T) {
 
 // A series written as `0+1x1000000000` (a billion samples, 24 GB once
 // expanded) is refused with the file and line before anything expands it.
+// An eval_time far out would evaluate every rule at each interval up to
+// it (days of work for `10000w`): refused at its line, at once.
+func TestFarEvalTimeIsRefusedWithItsLine(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "r.yml"), []byte("groups: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "far_test.yml")
+	if err := os.WriteFile(file, []byte(`rule_files: [r.yml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: up
+        values: '1'
+    alert_rule_test:
+      - alertname: X
+        eval_time: 5m
+      - alertname: X
+        eval_time: 10000w
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan ruletest.FileResult, 1)
+	go func() { done <- runOne(t, file, ruletest.Options{}) }()
+	select {
+	case res := <-done:
+		if !errors.Is(res.Err, promtest.ErrTooManyPoints) || !strings.Contains(res.Err.Error(), file+":12: eval_time 10000w") {
+			t.Errorf("got %v, want a refusal at %s:12", res.Err, file)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("still evaluating after two minutes: the eval_time is not bounded")
+	}
+}
+
 func TestHugeSeriesExpansionIsRefusedWithItsLine(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "r.yml"), []byte("groups: []\n"), 0o644); err != nil {
