@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
@@ -281,8 +282,9 @@ func TestSecretsAreReadFromFiles(t *testing.T) {
 // that joins replicates silences without basic auth: the compose command
 // must turn clustering off (TestComposeEndToEnd proves the port is closed
 // on a real engine).
-func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
-	dir, _ := renderTo(t)
+// loadCompose loads dir's compose file in compose's own loader.
+func loadCompose(t *testing.T, dir string) *types.Project {
+	t.Helper()
 	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
 		cli.WithEnv([]string{spec.EnvStackBcrypt + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
 	if err != nil {
@@ -292,6 +294,12 @@ func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
+	dir, _ := renderTo(t)
+	p := loadCompose(t, dir)
 	am, ok := p.Services[spec.Alertmanager]
 	if !ok {
 		t.Fatal("no alertmanager service")
@@ -331,15 +339,7 @@ func TestComposeRunsAComponentTheSpecAdds(t *testing.T) {
 	if err := files.Write(dir, rendered); err != nil {
 		t.Fatal(err)
 	}
-	po, err := cli.NewProjectOptions([]string{filepath.Join(dir, render.ComposeFile)}, cli.WithWorkingDirectory(dir),
-		cli.WithEnv([]string{spec.EnvStackBcrypt + "=x"}), cli.WithProfiles([]string{render.ComposeProfile}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := po.LoadProject(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := loadCompose(t, dir)
 	bb, ok := p.Services["blackbox"]
 	if !ok {
 		t.Fatalf("no blackbox service in %s", render.ComposeFile)

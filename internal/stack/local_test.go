@@ -66,16 +66,7 @@ func newLocalStack(t *testing.T) *localStack {
 	testutil.Bin(t, "alertmanager")
 	root := t.TempDir()
 	dir := filepath.Join(root, "monitoring")
-	sim, err := simulate.New(fast(spec.Settings{}), simulate.Options{Tick: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := sim.Start(ctx, "127.0.0.1:0", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); srv.Wait() })
+	sim, srv := testutil.StartSimulator(t, fast(spec.Settings{}), 200*time.Millisecond)
 	out := &syncBuffer{}
 	ls := &localStack{
 		out: out,
@@ -100,9 +91,11 @@ func newLocalStack(t *testing.T) *localStack {
 	if _, err := secrets.Ensure(dir, ls.spec()); err != nil {
 		t.Fatal(err)
 	}
-	if ls.env, err = secrets.Load(dir); err != nil {
+	env, err := secrets.Load(dir)
+	if err != nil {
 		t.Fatal(err)
 	}
+	ls.env = env
 	t.Cleanup(func() {
 		if err := Down(context.Background(), DownOptions{Layout: ls.opts.Layout, Out: io.Discard}); err != nil {
 			t.Errorf("cleanup: down: %v", err)

@@ -161,3 +161,21 @@ func SimulatedStackWith(t testing.TB, newSpec func(spec.Settings) *spec.Spec) (*
 	t.Cleanup(func() { srv.Close() })
 	return rs, sim, "http://" + apiAddr + "/metrics"
 }
+
+// StartSimulator runs a simulator of s's API and ML service on free
+// loopback ports until the test ends.
+func StartSimulator(t testing.TB, s *spec.Spec, tick time.Duration) (*simulate.Simulator, *simulate.Server) {
+	t.Helper()
+	sim, err := simulate.New(s, simulate.Options{Tick: tick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := sim.Start(ctx, "127.0.0.1:0", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); srv.Wait() })
+	return sim, srv
+}

@@ -17,7 +17,6 @@ import (
 	"github.com/investiq/investiq-mon/internal/backup"
 	"github.com/investiq/investiq-mon/internal/doctor"
 	"github.com/investiq/investiq-mon/internal/secrets"
-	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/internal/testutil"
 	"github.com/investiq/investiq-mon/spec"
@@ -96,16 +95,7 @@ func TestAnExporterAddedToTheSpecIsRunShownSavedAndChecked(t *testing.T) {
 	}
 	root := t.TempDir()
 	dir := filepath.Join(root, "monitoring")
-	sim, err := simulate.New(spec.InvestIQ(spec.Settings{}), simulate.Options{Tick: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := sim.Start(ctx, "127.0.0.1:0", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); srv.Wait() })
+	_, srv := testutil.StartSimulator(t, spec.InvestIQ(spec.Settings{}), 200*time.Millisecond)
 
 	bbPort := testutil.FreePort(t)
 	load := func(set spec.Settings) (*spec.Spec, error) {
