@@ -19,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	amclient "github.com/prometheus/alertmanager/api/v2/client"
@@ -77,6 +78,22 @@ var ErrPartial = errors.New("a component of the stack is down: nothing was writt
 // that is renamed only once complete and synced, so a failed or
 // interrupted backup never leaves a file that looks like a backup.
 func Create(ctx context.Context, o Options) (*Manifest, error) {
+	m, err := create(ctx, o)
+	if diskFull(err) {
+		// By now the deferred cleanups of create have removed the
+		// temporary files and the snapshot: say so, and what to do.
+		err = fmt.Errorf("%w: the disk holding %s is full (or a file size limit, ulimit -f, was reached): nothing was written to %s and the partial files are removed; free space there or choose another --output",
+			err, filepath.Dir(o.Output), o.Output)
+	}
+	return m, err
+}
+
+// diskFull reports a write refused for want of room.
+func diskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EFBIG)
+}
+
+func create(ctx context.Context, o Options) (*Manifest, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
