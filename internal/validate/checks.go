@@ -53,6 +53,7 @@ var Checks = []Check{
 	{"alertmanager/unknown-receiver", Upstream, "`amtool check-config`: a route names a receiver that does not exist"},
 	{"rule-test/invalid", Upstream, "a rule test file `promtool test rules` refuses to decode"},
 	{"rule-test/series", Upstream, "a rule test input series or expected label set that does not parse"},
+	{"rule-test/series-size", Upstream, "a rule test input series past 1,000,000 values (10,000,000 a file), or an eval_time past 1,000,000 evaluation intervals: refused before anything expands them"},
 	{"web-config/invalid", Upstream, "`promtool check web-config`: bcrypt hashes, TLS settings and files"},
 	{"http-config/invalid", Upstream, "the HTTP client file promtool and amtool load with --http.config.file"},
 	{"compose/invalid", Upstream, "docker compose's loader and schema"},

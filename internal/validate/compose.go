@@ -95,7 +95,7 @@ func checkCompose(f *file, opts Options) {
 		if line == 0 {
 			line, col = locateByQuoted(root, err.Error())
 		}
-		f.errorf(line, col, "compose/invalid", "%v", err)
+		f.errorf(line, col, "compose/invalid", "%s", sortedProperties(err.Error()))
 		return
 	}
 	services := mapGet(root, "services")
@@ -312,4 +312,20 @@ func locateSubstring(root *yaml.Node, s string) (int, int) {
 	}
 	walk(root)
 	return line, col
+}
+
+// propertiesRE matches the schema's list of unknown keys, which compose
+// builds from a map: the same file could list them in another order on
+// the next run (found by FuzzCompose).
+var propertiesRE = regexp.MustCompile(`additional properties ((?:'[^']*'(?:, )?)+) not allowed`)
+
+// sortedProperties puts every such list in sorted order, so one file
+// always gets the same finding.
+func sortedProperties(msg string) string {
+	return propertiesRE.ReplaceAllStringFunc(msg, func(m string) string {
+		list := propertiesRE.FindStringSubmatch(m)[1]
+		items := strings.Split(list, ", ")
+		slices.Sort(items)
+		return strings.Replace(m, list, strings.Join(items, ", "), 1)
+	})
 }
