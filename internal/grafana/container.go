@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // ResetWithCLI sets the admin password with Grafana's own CLI, run
@@ -20,6 +21,10 @@ import (
 // Grafana 13 removed `grafana-cli`; images before 10 have only
 // `grafana-cli`. `grafana cli` is tried first and `grafana-cli` when the
 // image has no `grafana` binary.
+// ExecTimeout bounds Grafana's CLI run through the exec command when the
+// caller's context has no deadline of its own.
+var ExecTimeout = 2 * time.Minute
+
 func ResetWithCLI(ctx context.Context, execIn []string, password string) error {
 	if len(execIn) == 0 {
 		return errors.New("grafana: no command to run Grafana's CLI in")
@@ -27,6 +32,12 @@ func ResetWithCLI(ctx context.Context, execIn []string, password string) error {
 	attempts := [][]string{
 		{"grafana", "cli", "admin", "reset-admin-password", "--password-from-stdin"},
 		{"grafana-cli", "admin", "reset-admin-password", "--password-from-stdin"},
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		// A hung engine must not hang reset-password for good.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ExecTimeout)
+		defer cancel()
 	}
 	var errs []error
 	for _, cmdline := range attempts {
@@ -38,6 +49,9 @@ func ResetWithCLI(ctx context.Context, execIn []string, password string) error {
 		err := cmd.Run()
 		if err == nil {
 			return nil
+		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("grafana: %s %s did not finish in time (the engine or Grafana's CLI does not answer): %w", filepath.Base(execIn[0]), strings.Join(args, " "), ctx.Err())
 		}
 		// The CLI's output never holds the password (it came on stdin),
 		// but redact it anyway in case a future CLI echoes its input.

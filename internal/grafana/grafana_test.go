@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/investiq/investiq-mon/internal/testutil"
 )
@@ -231,4 +232,25 @@ func TestResetWithCLI(t *testing.T) {
 			t.Error("error leaks the password")
 		}
 	})
+}
+
+// An exec command that never answers (a hung engine) ends at ExecTimeout
+// with a sentence saying so, not never.
+func TestResetWithCLIEndsWhenTheEngineHangs(t *testing.T) {
+	defer func(d time.Duration) { ExecTimeout = d }(ExecTimeout)
+	ExecTimeout = time.Second
+	done := make(chan error, 1)
+	go func() {
+		// sh -c 'sleep 60' sh <Grafana's CLI arguments...>: a "docker
+		// exec" that hangs whatever it is asked to run.
+		done <- ResetWithCLI(context.Background(), []string{"sh", "-c", "exec sleep 60", "sh"}, "pw")
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "did not finish in time") {
+			t.Errorf("got %v, want a deadline error saying the command did not finish", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ResetWithCLI still waits after 30 s on a command that never answers")
+	}
 }
