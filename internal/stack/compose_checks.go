@@ -151,7 +151,11 @@ func busyPorts(s *spec.Spec, services []string) error {
 	for _, svc := range services {
 		c, _ := s.Component(svc)
 		addr := net.JoinHostPort(s.PublishAddress, strconv.Itoa(c.HostPort))
-		if err := checkPort(addr, "Ports."+c.Title+" in spec/investiq.go"); err != nil {
+		where := "its HostPort in spec/investiq.go" // a component the spec adds
+		if c.Name == spec.Prometheus || c.Name == spec.Alertmanager || c.Name == spec.Grafana {
+			where = "ports." + c.Name + " in the stack's investiq-mon.yaml"
+		}
+		if err := checkPort(addr, where); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", svc, err))
 		}
 	}
