@@ -114,7 +114,8 @@ func loadComposeProject(ctx context.Context, file string) (*types.Project, error
 // servicesToStart are the services `up` asks compose for. With --pull
 // never, an Optional component (Grafana) is left out when its image is
 // not on the engine (as the local backend runs without its binary); the
-// others are required. skipped says why one is not started.
+// others are required. skipped says why any is not started, one
+// sentence each.
 func servicesToStart(ctx context.Context, docker string, s *spec.Spec, pull string) (services []string, skipped string, err error) {
 	services = s.ComponentNames()
 	if pull != "never" {
@@ -134,7 +135,10 @@ func servicesToStart(ctx context.Context, docker string, s *spec.Spec, pull stri
 			return nil, "", terr
 		}
 		if c.Optional {
-			skipped = fmt.Sprintf("%s skipped: its image %s is not on this engine and --pull never forbids pulling it (the stack runs without it)", c.Title, c.Image)
+			if skipped != "" {
+				skipped += "; "
+			}
+			skipped += fmt.Sprintf("%s skipped: its image %s is not on this engine and --pull never forbids pulling it (the stack runs without it)", c.Title, c.Image)
 			continue
 		}
 		return nil, "", fmt.Errorf("%s: image %s is not on this engine and --pull never forbids pulling it: build or load it first, or run up with --pull missing", c.Name, c.Image)
