@@ -97,7 +97,12 @@ func TestHungServersFailWithinTheTimeout(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
+			// backup and grafana reset-password take the stack's lock:
+			// side by side, one is refused at once (lock held), which is
+			// not what this test asks. They run one after the other.
+			if tt.name != "backup" && tt.name != "grafana reset-password" {
+				t.Parallel()
+			}
 			code, out := runGuarded(t, tt.args...)
 			t.Logf("%s said:\n%s", tt.name, out)
 			if code == 0 {
