@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/investiq/investiq-mon/internal/backup"
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 	"github.com/investiq/investiq-mon/internal/doctor"
 	"github.com/investiq/investiq-mon/internal/simulate"
 	"github.com/investiq/investiq-mon/internal/stack"
@@ -128,7 +129,7 @@ func doctorRun(ctx context.Context, opts *doctorOptions) error {
 			return err
 		}
 	} else {
-		doctor.Write(io.Out, results, io.ColorOut())
+		doctor.Write(io.Out, results, cmdutil.ColorProfile(io.Out, io.ColorOut()))
 	}
 	if doctor.Failed(results) {
 		return Exit(ExitError, nil)

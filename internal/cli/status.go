@@ -12,9 +12,9 @@ import (
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/lipgloss/table"
-	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 
+	"github.com/investiq/investiq-mon/internal/cmdutil"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/internal/textsafe"
@@ -116,9 +116,9 @@ type statusStyles struct {
 
 func newStatusStyles(w io.Writer, terminal bool) statusStyles {
 	r := lipgloss.NewRenderer(w)
+	r.SetColorProfile(cmdutil.ColorProfile(w, terminal))
 	border := lipgloss.RoundedBorder()
 	if !terminal {
-		r.SetColorProfile(termenv.Ascii)
 		border = lipgloss.ASCIIBorder()
 	}
 	return statusStyles{

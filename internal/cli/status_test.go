@@ -43,6 +43,15 @@ func TestStatusTableIsPlainOffTerminal(t *testing.T) {
 	if strings.Contains(out, "\x1b[") {
 		t.Errorf("plain output has escape codes:\n%s", out)
 	}
+	// On a terminal the states are coloured, also in a CI job's pty
+	// (termenv alone turns colour off whenever CI is set).
+	t.Setenv("CI", "true")
+	t.Setenv("TERM", "xterm-256color")
+	var coloured bytes.Buffer
+	writeStatus(&coloured, true, r, []string{"database", "redis", "polygon"})
+	if !strings.Contains(coloured.String(), "\x1b[") {
+		t.Errorf("terminal output has no colour:\n%q", coloured.String())
+	}
 	for _, want := range []string{"3.16.0", "connection refused", "ServiceDown", "pending", "halted", "unknown", "▃▆█", "no data"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status output lacks %q:\n%s", want, out)

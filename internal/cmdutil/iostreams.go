@@ -76,10 +76,21 @@ func newLogger(s *IOStreams) *slog.Logger {
 		return slog.New(slog.NewTextHandler(s.ErrOut, &slog.HandlerOptions{Level: level}))
 	}
 	l := charmlog.NewWithOptions(s.ErrOut, charmlog.Options{Level: charmlog.Level(level)})
-	if s.NoColor {
-		l.SetColorProfile(termenv.Ascii)
-	}
+	l.SetColorProfile(ColorProfile(s.ErrOut, !s.NoColor))
 	return slog.New(l)
+}
+
+// ColorProfile is the colour profile for w once the caller has decided
+// whether it may be coloured (a terminal, no NO_COLOR, no --no-color):
+// no colour when color is false, else what TERM says the terminal can
+// show (none for TERM=dumb). termenv's own guess is not used: it also
+// turns colour off whenever CI is set, even on a real terminal, so the
+// same command would look different in a CI job's pty.
+func ColorProfile(w io.Writer, color bool) termenv.Profile {
+	if !color {
+		return termenv.Ascii
+	}
+	return termenv.NewOutput(w, termenv.WithTTY(true)).ColorProfile()
 }
 
 // AddRootFlags adds the flags every command takes, and the hook that

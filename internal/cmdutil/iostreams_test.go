@@ -83,9 +83,12 @@ var sgr = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // On a terminal, log lines are for people: a short level word and the
 // message, no time= or level= keys; coloured unless NO_COLOR or
-// --no-color says otherwise.
+// --no-color (or TERM=dumb) says otherwise. CI is set as CI systems set
+// it: colour on a terminal must not depend on it (termenv alone turns
+// colour off whenever CI is set; this test failed in CI for that).
 func TestTerminalLogsAreHumanAndHonourNoColor(t *testing.T) {
 	t.Setenv("TERM", "xterm-256color")
+	t.Setenv("CI", "true")
 	t.Setenv("NO_COLOR", "") // the colour detection reads the real environment
 	for _, tc := range []struct {
 		name   string
@@ -96,8 +99,12 @@ func TestTerminalLogsAreHumanAndHonourNoColor(t *testing.T) {
 		{"colour", nil, []string{"say", "-v"}, true},
 		{"NO_COLOR", map[string]string{"NO_COLOR": "1"}, []string{"say", "-v"}, false},
 		{"--no-color", nil, []string{"say", "-v", "--no-color"}, false},
+		{"TERM=dumb", map[string]string{"TERM": "dumb"}, []string{"say", "-v"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v) // TERM is read from the process environment
+			}
 			master, slave := testutil.OpenPTY(t)
 			var shown bytes.Buffer
 			done := make(chan struct{})

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/muesli/termenv"
+
 	"github.com/investiq/investiq-mon/internal/doctor"
 	"github.com/investiq/investiq-mon/internal/render"
 	"github.com/investiq/investiq-mon/internal/simulate"
@@ -77,7 +79,7 @@ func waitFor(t *testing.T, o doctor.Options, check string, status doctor.Status)
 
 func report(rs []doctor.Result) string {
 	var b bytes.Buffer
-	doctor.Write(&b, rs, false)
+	doctor.Write(&b, rs, termenv.Ascii)
 	return b.String()
 }
 
@@ -331,4 +333,27 @@ func TestDoctorWithoutAlertmanager(t *testing.T) {
 	rs := waitFor(t, e.opts, doctor.CheckTargets, doctor.Fail) // the alertmanager job is down too
 	expect(t, rs, doctor.CheckAlertmanager, doctor.Fail, "Prometheus sends alerts to", "does not answer", "connection refused")
 	expect(t, rs, doctor.CheckRules, doctor.Pass)
+}
+
+// Verdicts are coloured only when the profile allows it, and the words
+// stay the same either way.
+func TestWriteColoursOnlyWithAProfile(t *testing.T) {
+	rs := []doctor.Result{
+		{Title: "one", Status: doctor.Pass, Summary: "fine"},
+		{Title: "two", Status: doctor.Fail, Summary: "broken", Fix: "mend it"},
+	}
+	var plain, coloured bytes.Buffer
+	doctor.Write(&plain, rs, termenv.Ascii)
+	doctor.Write(&coloured, rs, termenv.ANSI)
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Errorf("Ascii profile wrote escape codes:\n%q", plain.String())
+	}
+	if !strings.Contains(coloured.String(), "\x1b[") {
+		t.Errorf("ANSI profile wrote no colour:\n%q", coloured.String())
+	}
+	for _, w := range []string{"PASS", "FAIL", "fix: mend it"} {
+		if !strings.Contains(plain.String(), w) || !strings.Contains(coloured.String(), w) {
+			t.Errorf("report lacks %q:\n%s\n%s", w, plain.String(), coloured.String())
+		}
+	}
 }

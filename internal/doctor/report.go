@@ -7,22 +7,23 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
 
 	"github.com/investiq/investiq-mon/internal/textsafe"
 )
 
-var (
-	passStyle = lipgloss.NewStyle().Foreground(lipgloss.Color("2")).Bold(true)
-	failStyle = lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true)
-	skipStyle = lipgloss.NewStyle().Foreground(lipgloss.Color("3")).Bold(true)
-)
-
 // Write prints the results as a person reads them: one line per check
-// with its verdict, the details indented below, and the fix. Colour only
-// when color is set (a terminal). Summaries and details quote what the
+// with its verdict, the details indented below, and the fix, coloured
+// as profile allows (termenv.Ascii: none). Summaries and details quote what the
 // servers and the API answered, so every control character in them is
 // escaped first.
-func Write(w io.Writer, results []Result, color bool) {
+func Write(w io.Writer, results []Result, profile termenv.Profile) {
+	rd := lipgloss.NewRenderer(w)
+	rd.SetColorProfile(profile)
+	color := profile != termenv.Ascii
+	passStyle := rd.NewStyle().Foreground(lipgloss.Color("2")).Bold(true)
+	failStyle := rd.NewStyle().Foreground(lipgloss.Color("1")).Bold(true)
+	skipStyle := rd.NewStyle().Foreground(lipgloss.Color("3")).Bold(true)
 	results = slices.Clone(results)
 	textsafe.Deep(&results)
 	for _, r := range results {
