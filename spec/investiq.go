@@ -103,7 +103,6 @@ func InvestIQ(set Settings) *Spec {
 		PublishAddress: set.PublishAddress,
 		StackUser:      "investiq",
 		RunbookURL:     "RUNBOOK.md",
-		ExternalURL:    "http://localhost:9093",
 		SecretsDir:     "/run/secrets",
 		WebConfigFile:  "/etc/investiq/web.yml",
 		Network:        "investiq",

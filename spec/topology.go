@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -247,8 +248,31 @@ func (s *Spec) AlertmanagerArgs(configFile, dataDir string) []string {
 		"--config.file=" + configFile,
 		"--storage.path=" + dataDir,
 		"--web.config.file=" + s.WebConfigFile,
-		"--web.external-url=" + s.ExternalURL,
+		"--web.external-url=" + s.AlertmanagerExternalURL(),
 	}
+}
+
+// AlertmanagerExternalURL is where people reach Alertmanager: ExternalURL
+// when the spec sets one, else its published port on the publish address,
+// so a port changed in the settings file changes the links too.
+func (s *Spec) AlertmanagerExternalURL() string {
+	if s.ExternalURL != "" {
+		return s.ExternalURL
+	}
+	return fmt.Sprintf("http://%s:%d", BrowserHost(s.PublishAddress), s.Ports.Alertmanager)
+}
+
+// BrowserHost is the host a browser on this machine uses for a published
+// address: localhost for the wildcard addresses (or none), brackets
+// around an IPv6 address.
+func BrowserHost(addr string) string {
+	if addr == "" || addr == "0.0.0.0" || addr == "::" {
+		return "localhost"
+	}
+	if strings.Contains(addr, ":") {
+		return "[" + addr + "]"
+	}
+	return addr
 }
 
 func prometheusCommand(s *Spec, r Run) ([]string, []string) {

@@ -358,7 +358,8 @@ type Spec struct {
 	// annotation points at its section.
 	RunbookURL string
 	// ExternalURL is the address people use to reach Alertmanager; links in
-	// notifications point there.
+	// notifications point there. Empty: Alertmanager's published port on
+	// the publish address (AlertmanagerExternalURL).
 	ExternalURL string
 	// SecretsDir is where Prometheus, Alertmanager and Grafana read secret
 	// files (passwords, webhook URLs) at run time: /run/secrets in the

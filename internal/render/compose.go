@@ -127,7 +127,7 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 				// published port: without the flag they name the
 				// container's hostname, which no browser resolves.
 				Command: append(s.PrometheusArgs(prom.ConfigMount+"/prometheus.yml", prom.DataMount),
-					fmt.Sprintf("--web.external-url=http://%s:%d", browserHost(s.PublishAddress), s.Ports.Prometheus)),
+					fmt.Sprintf("--web.external-url=http://%s:%d", spec.BrowserHost(s.PublishAddress), s.Ports.Prometheus)),
 				Ports:   publish(prom.HostPort, prom.Port),
 				Volumes: []string{"./" + prom.Name + ":" + prom.ConfigMount + ":ro", prom.Volume + ":" + prom.DataMount},
 				// remote write's credentials too (spec/scale.go).
@@ -229,16 +229,4 @@ func extraService(s *spec.Spec, c spec.Component, ports, nets []string) composeS
 		svc.Configs = []composeConfigRef{{Source: webConfigName, Target: s.WebConfigFile}}
 	}
 	return svc
-}
-
-// browserHost is how a browser on the Docker host reaches a port published
-// on addr: a wildcard address is reached as localhost.
-func browserHost(addr string) string {
-	if addr == "" || addr == "0.0.0.0" || addr == "::" {
-		return "localhost"
-	}
-	if strings.Contains(addr, ":") {
-		return "[" + addr + "]"
-	}
-	return addr
 }

@@ -278,10 +278,6 @@ func TestSecretsAreReadFromFiles(t *testing.T) {
 	}
 }
 
-// Alertmanager gossips on 0.0.0.0:9094 unless told otherwise, and a peer
-// that joins replicates silences without basic auth: the compose command
-// must turn clustering off (TestComposeEndToEnd proves the port is closed
-// on a real engine).
 // loadCompose loads dir's compose file in compose's own loader.
 func loadCompose(t *testing.T, dir string) *types.Project {
 	t.Helper()
@@ -297,6 +293,10 @@ func loadCompose(t *testing.T, dir string) *types.Project {
 	return p
 }
 
+// Alertmanager gossips on 0.0.0.0:9094 unless told otherwise, and a peer
+// that joins replicates silences without basic auth: the compose command
+// must turn clustering off (TestComposeEndToEnd proves the port is closed
+// on a real engine).
 func TestComposeAlertmanagerHasNoClusterListener(t *testing.T) {
 	dir, _ := renderTo(t)
 	p := loadCompose(t, dir)
@@ -356,5 +356,42 @@ func TestComposeRunsAComponentTheSpecAdds(t *testing.T) {
 	}
 	if bb.HealthCheck == nil || !slices.Contains(bb.HealthCheck.Test, "http://localhost:9115/-/healthy") {
 		t.Errorf("blackbox healthcheck %+v: want a GET of its ReadyPath", bb.HealthCheck)
+	}
+}
+
+// Links in notifications name the ports and address the settings file
+// chose, for both servers: a port moved in investiq-mon.yaml moves the
+// links with it (Alertmanager's was once fixed at localhost:9093).
+func TestComposeExternalURLsFollowTheSettings(t *testing.T) {
+	for _, tc := range []struct {
+		publish    string
+		prom, am   string
+		promP, amP int
+	}{
+		{"127.0.0.1", "http://127.0.0.1:9090", "http://127.0.0.1:9093", 9090, 9093},
+		{"0.0.0.0", "http://localhost:19090", "http://localhost:19093", 19090, 19093},
+		{"::1", "http://[::1]:29090", "http://[::1]:29093", 29090, 29093},
+	} {
+		set := spec.DefaultSettings()
+		set.PublishAddress, set.PrometheusPort, set.AlertmanagerPort = tc.publish, tc.promP, tc.amP
+		s := spec.InvestIQ(set)
+		files, err := render.Render(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		for _, f := range files {
+			if f.Path == render.ComposeFile {
+				if err := os.WriteFile(filepath.Join(dir, f.Path), f.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		p := loadCompose(t, dir)
+		for name, want := range map[string]string{spec.Prometheus: tc.prom, spec.Alertmanager: tc.am} {
+			if !slices.Contains(p.Services[name].Command, "--web.external-url="+want) {
+				t.Errorf("publish %s: %s command %q lacks --web.external-url=%s", tc.publish, name, p.Services[name].Command, want)
+			}
+		}
 	}
 }
