@@ -133,7 +133,7 @@ func newComposeStack(t *testing.T) *composeStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.user, c.password = env.StackUser(c.s), env.StackPassword()
+	c.user, c.password = c.s.StackUser, env.StackPassword()
 	return c
 }
 

@@ -140,7 +140,7 @@ func startLiveStack(t *testing.T) *liveStack {
 	amAddr := fmt.Sprintf("127.0.0.1:%d", testutil.FreePort(t))
 	l.ep = stack.Endpoints{
 		Backend: stack.Local, Prometheus: "http://" + promAddr, Alertmanager: "http://" + amAddr,
-		User: l.env.StackUser(l.spec), Password: l.env.StackPassword(),
+		User: l.spec.StackUser, Password: l.env.StackPassword(),
 	}
 	l.am = testutil.StartDaemon(t, &testutil.Daemon{
 		Name: "alertmanager", Bin: amBin,

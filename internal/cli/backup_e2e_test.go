@@ -84,7 +84,7 @@ func (b *brStack) do(method, u string, body any, out any) {
 	}
 	req, _ := http.NewRequest(method, u, rd)
 	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth(b.env.StackUser(e2eSpec(spec.Settings{})), b.env.StackPassword())
+	req.SetBasicAuth(e2eSpec(spec.Settings{}).StackUser, b.env.StackPassword())
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		b.t.Fatal(err)

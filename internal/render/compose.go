@@ -100,7 +100,9 @@ func renderCompose(s *spec.Spec) ([]File, error) {
 			receiverSecrets = append(receiverSecrets, r.SecretFile)
 		}
 	}
-	webConfig, err := WebConfig("${"+spec.EnvStackUser+":-"+s.StackUser+"}", "${"+spec.EnvStackBcrypt+":?run investiq-mon generate to create .env}")
+	// The user is the spec's, as in every client file (.env's copy is
+	// for reference, and generate refuses one that differs).
+	webConfig, err := WebConfig(s.StackUser, "${"+spec.EnvStackBcrypt+":?run investiq-mon generate to create .env}")
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,8 @@ import (
 func renderEnvExample(s *spec.Spec) ([]File, error) {
 	var b strings.Builder
 	b.WriteString(header("Variables of the monitoring stack. Copy to .env (mode 0600) or let `investiq-mon generate` create it."))
-	fmt.Fprintf(&b, "\n# Basic-auth user of Prometheus and Alertmanager.\n%s=%s\n", spec.EnvStackUser, s.StackUser)
+	fmt.Fprintf(&b, "\n# Basic-auth user of Prometheus and Alertmanager, for reference: it is the spec's\n"+
+		"# StackUser, which every generated client file uses; generate refuses another value.\n%s=%s\n", spec.EnvStackUser, s.StackUser)
 	fmt.Fprintf(&b, "\n# Grafana admin user.\n%s=admin\n", spec.EnvGrafanaUser)
 	for _, sec := range s.Secrets() {
 		fmt.Fprintf(&b, "\n# %s\n%s=\n", sec.Help, sec.Env)

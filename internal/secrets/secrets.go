@@ -48,14 +48,6 @@ type Env struct {
 // Get returns a variable's value, or "" when it is not set.
 func (e *Env) Get(key string) string { return e.vals[key] }
 
-// StackUser is the basic-auth user of Prometheus and Alertmanager.
-func (e *Env) StackUser(s *spec.Spec) string {
-	if u := e.Get(spec.EnvStackUser); u != "" {
-		return u
-	}
-	return s.StackUser
-}
-
 // BackupKeyEnv holds the key that signs backup archives (an HMAC key).
 // It never leaves .env: not into the archive, the servers or a log. A
 // restore on another machine needs the same value in that machine's .env.
@@ -204,6 +196,9 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is mode %04o: other users can read its secrets; run chmod 600 %s", p, fi.Mode().Perm(), p))
 		}
 	}
+	if err := checkStackUser(env, s); err != nil {
+		return res, err
+	}
 	set := map[string]string{}
 	setIfEmpty := func(key, value string) {
 		if env.Get(key) == "" {
@@ -272,6 +267,42 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 		res.Updated = orderedKeys(s, set)
 	}
 	return res, env.update(s, set, res.Created)
+}
+
+// checkStackUser refuses a .env whose INVESTIQ_STACK_USER is not the
+// spec's StackUser. The variable is written for reference only: the
+// generated prometheus.yml (alerting and its own scrape jobs),
+// promtool-http.yml, amtool-http.yml and Grafana's datasource all carry
+// the spec's user, so a web config built from another one would lock
+// each of them out, and alerts would stop reaching Alertmanager.
+func checkStackUser(env *Env, s *spec.Spec) error {
+	u := env.Get(spec.EnvStackUser)
+	if u == "" || u == s.StackUser {
+		return nil
+	}
+	at := env.Path
+	if n := keyLine(env.Path, spec.EnvStackUser); n > 0 {
+		at = fmt.Sprintf("%s:%d", env.Path, n)
+	}
+	return fmt.Errorf("%s: %s is %q, but the stack's basic-auth user is %q, which prometheus.yml, promtool-http.yml, amtool-http.yml "+
+		"and Grafana's datasource authenticate as; a web config for another user would lock them out and stop alerts reaching Alertmanager. "+
+		"The user is set in the spec (StackUser), not in .env: put %s=%s back, or delete the line",
+		at, spec.EnvStackUser, u, s.StackUser, spec.EnvStackUser, s.StackUser)
+}
+
+// keyLine is the 1-based line of p where key is assigned, or 0.
+func keyLine(p, key string) int {
+	data, err := readBounded(p)
+	if err != nil {
+		return 0
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimPrefix(strings.TrimSpace(line), "export ")
+		if k, _, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == key {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 // EnsureBackupKey adds a backup key to a .env made before backups were
@@ -394,7 +425,7 @@ func (e *Env) WriteFiles(s *spec.Spec, dir, webConfig string) error {
 			return err
 		}
 	}
-	web, err := render.WebConfig(e.StackUser(s), e.Get(spec.EnvStackBcrypt))
+	web, err := render.WebConfig(s.StackUser, e.Get(spec.EnvStackBcrypt))
 	if err != nil {
 		return err
 	}

@@ -188,6 +188,39 @@ func TestEnsure(t *testing.T) {
 			t.Error("a warning printed a value")
 		}
 	})
+
+	// Every generated client file authenticates as the spec's user, so
+	// another user in .env is refused at its line, and .env is left as it
+	// was; the spec's own user (what generate writes) and none are fine.
+	t.Run("a stack user in .env other than the spec's is refused", func(t *testing.T) {
+		dir := t.TempDir()
+		p := filepath.Join(dir, secrets.FileName)
+		body := "# ops\nGRAFANA_ADMIN_USER=admin\nINVESTIQ_STACK_USER=ops\n"
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := secrets.Ensure(dir, s)
+		if err == nil {
+			t.Fatal("Ensure accepted INVESTIQ_STACK_USER=ops")
+		}
+		for _, w := range []string{p + ":3:", `"ops"`, `"` + s.StackUser + `"`, "delete the line"} {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error lacks %q: %v", w, err)
+			}
+		}
+		if got, _ := os.ReadFile(p); string(got) != body {
+			t.Errorf(".env changed by a refused run:\n%s", got)
+		}
+		for _, line := range []string{"INVESTIQ_STACK_USER=" + s.StackUser + "\n", ""} {
+			d := t.TempDir()
+			if err := os.WriteFile(filepath.Join(d, secrets.FileName), []byte(line), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := secrets.Ensure(d, s); err != nil {
+				t.Errorf(".env %q: %v", line, err)
+			}
+		}
+	})
 }
 
 func TestSet(t *testing.T) {

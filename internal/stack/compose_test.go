@@ -311,7 +311,7 @@ func TestComposeUpValidatesAndReloadsChangedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, pw := env.StackUser(spec.Default()), env.StackPassword()
+	user, pw := spec.Default().StackUser, env.StackPassword()
 	prom, am := newReloadServer(t, user, pw), newReloadServer(t, user, pw)
 	evalInterval := 10 * time.Second
 	newSpec := func(set spec.Settings) *spec.Spec {

@@ -66,7 +66,7 @@ func TestLocalGrafanaWhenOnPath(t *testing.T) {
 		}
 	}
 	r := CollectStatus(context.Background(), Endpoints{Backend: Local, Prometheus: st.Prometheus, Alertmanager: st.Alertmanager, Grafana: st.Grafana,
-		User: ls.env.StackUser(ls.spec()), Password: ls.env.StackPassword()}, StatusOptions{})
+		User: ls.spec().StackUser, Password: ls.env.StackPassword()}, StatusOptions{})
 	if len(r.Components) != 3 || !r.Components[2].Up {
 		t.Errorf("status components: %+v, want Grafana up", r.Components)
 	}

@@ -129,7 +129,7 @@ func (ls *localStack) up(t *testing.T) State {
 }
 
 func (ls *localStack) client() *http.Client {
-	return httpClient(ls.env.StackUser(ls.spec()), ls.env.StackPassword())
+	return httpClient(ls.spec().StackUser, ls.env.StackPassword())
 }
 
 func get(t *testing.T, c *http.Client, url string) (int, string) {
@@ -202,7 +202,7 @@ func TestLocalStackIsSecureReloadsAndKeepsData(t *testing.T) {
 	// reaches Alertmanager's API for alerts through it too.
 	eventually(t, 30*time.Second, "self-scrapes up and Alertmanager discovered", func() bool {
 		r := CollectStatus(context.Background(), Endpoints{Backend: Local, Prometheus: st.Prometheus, Alertmanager: st.Alertmanager,
-			User: ls.env.StackUser(ls.spec()), Password: ls.env.StackPassword()}, StatusOptions{})
+			User: ls.spec().StackUser, Password: ls.env.StackPassword()}, StatusOptions{})
 		up := 0
 		for _, tg := range r.Targets {
 			if (tg.Job == spec.JobPrometheus || tg.Job == spec.JobAlertmanager) && tg.Health == "up" {

@@ -251,7 +251,7 @@ func LoadEndpoints(s *spec.Spec, monitoringDir string, l Layout) (Endpoints, err
 	if err != nil {
 		return ep, err
 	}
-	ep.User = env.StackUser(s)
+	ep.User = s.StackUser
 	ep.Password = env.StackPassword()
 	ep.GrafanaUser = env.Get(spec.EnvGrafanaUser)
 	ep.GrafanaPassword = env.Get(spec.EnvGrafanaPassword)

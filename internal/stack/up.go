@@ -401,7 +401,7 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 			urls = append(urls, c.Title+" http://"+pr.Addr)
 		}
 	}
-	client := httpClient(env.StackUser(s), env.StackPassword())
+	client := httpClient(s.StackUser, env.StackPassword())
 
 	// Reload what runs and changed, or say how it picks the change up
 	// itself. Should a reload still fail, the server keeps its running
@@ -500,7 +500,7 @@ func applyLocal(ctx context.Context, o Options, p localPlan) (State, error) {
 	}
 	if len(missing) > 0 {
 		fmt.Fprintf(o.Out, "stack is up: %s (user %s; password in %s)\n",
-			strings.Join(urls, ", "), env.StackUser(s), filepath.Join(o.Dir, secrets.FileName))
+			strings.Join(urls, ", "), s.StackUser, filepath.Join(o.Dir, secrets.FileName))
 	}
 	return st, nil
 }

@@ -79,7 +79,7 @@ func RenderStackWith(t testing.TB, newSpec func(spec.Settings) *spec.Spec, set s
 	if err := env.WriteFiles(s, s.SecretsDir, s.WebConfigFile); err != nil {
 		t.Fatal(err)
 	}
-	return &RenderedStack{Spec: s, Dir: dir, User: env.StackUser(s), Password: env.StackPassword()}
+	return &RenderedStack{Spec: s, Dir: dir, User: s.StackUser, Password: env.StackPassword()}
 }
 
 // StartPrometheus runs the pinned Prometheus on the stack's rendered
