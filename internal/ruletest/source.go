@@ -3,11 +3,11 @@ package ruletest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
+
+	"github.com/investiq/investiq-mon/internal/files"
 )
 
 // Source is where test files and the rule files they name are read from.
@@ -38,33 +38,11 @@ const MaxFileSize = 32 << 20
 var ErrInput = errors.New("refused")
 
 func (Disk) ReadFile(name string) ([]byte, error) {
-	fi, err := os.Stat(name)
-	if err != nil {
-		return nil, err
+	data, err := files.ReadBounded(name, MaxFileSize)
+	if errors.Is(err, files.ErrNotRegular) || errors.Is(err, files.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", ErrInput, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: not a regular file (a device, FIFO, socket or directory): only regular files are read", ErrInput)
-	}
-	tooLarge := func(n int64) error {
-		return fmt.Errorf("%w: file too large: %d bytes, past the %d MiB limit", ErrInput, n, MaxFileSize>>20)
-	}
-	if fi.Size() > MaxFileSize {
-		return nil, tooLarge(fi.Size())
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	// The limit holds for the bytes read too: a file growing meanwhile.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, tooLarge(int64(len(data)))
-	}
-	return data, nil
+	return data, err
 }
 
 func (Disk) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }

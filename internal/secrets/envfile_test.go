@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/investiq/investiq-mon/internal/secrets"
@@ -284,6 +285,22 @@ func TestLoadRefusesAFilePastTheLimit(t *testing.T) {
 	}
 	if _, err := secrets.LoadFile(p); err != nil {
 		t.Errorf("a file of exactly %d bytes: %v", secrets.MaxFileSize, err)
+	}
+}
+
+// A .env that is a named pipe (or a directory) is refused at once, not
+// read: reading a FIFO blocks until someone writes to it.
+func TestLoadRefusesWhatIsNotARegularFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.env")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	for p, kind := range map[string]string{fifo: "a named pipe", dir: "a directory"} {
+		_, err := secrets.LoadFile(p)
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "not a regular file ("+kind+")") {
+			t.Errorf("%s: got %v, want a refusal naming the file and %s", p, err, kind)
+		}
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -118,22 +117,14 @@ func LoadFile(p string) (*Env, error) {
 const MaxFileSize = 1 << 20
 
 // ErrTooLarge is returned for an env file past MaxFileSize.
-var ErrTooLarge = errors.New("file too large for a .env file")
+var ErrTooLarge = files.ErrTooLarge
 
 func readBounded(p string) ([]byte, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
+	data, err := files.ReadBounded(p, MaxFileSize)
+	if errors.Is(err, files.ErrNotRegular) || errors.Is(err, files.ErrTooLarge) {
+		return nil, fmt.Errorf("%s: %w; a .env holds a few lines NAME=value: check that this is the right file", p, err)
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: %w: more than %d bytes (1 MiB); a .env holds a few lines NAME=value: check that this is the right file", p, ErrTooLarge, MaxFileSize)
-	}
-	return data, nil
+	return data, err
 }
 
 // NewKey returns a random backup key: 32 bytes, URL-safe base64 (43

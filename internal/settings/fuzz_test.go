@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/investiq/investiq-mon/internal/settings"
+	"github.com/investiq/investiq-mon/internal/testutil"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -69,47 +69,14 @@ func FuzzSettings(f *testing.F) {
 		if len(se.Problems) == 0 {
 			t.Fatalf("an error with no problem: %v", err1)
 		}
-		lines := lineBreaks(data)
-		longest := 0
-		for _, l := range lines {
-			longest = max(longest, len(l))
-		}
+		lines, longest := testutil.YAMLExtent(data)
 		for _, p := range se.Problems {
-			if p.Line < 0 || p.Line > len(lines) || p.Col < 0 || p.Col > longest+1 {
-				t.Errorf("problem at %d:%d, outside the input (%d lines, the longest %d bytes): %s", p.Line, p.Col, len(lines), longest, p.Message)
+			if p.Line < 0 || p.Line > lines || p.Col < 0 || p.Col > longest+1 {
+				t.Errorf("problem at %d:%d, outside the input (%d lines, the longest %d bytes): %s", p.Line, p.Col, lines, longest, p.Message)
 			}
 			if p.Message == "" {
 				t.Errorf("problem at %d:%d without a message", p.Line, p.Col)
 			}
 		}
 	})
-}
-
-// lineBreaks splits data at every line break YAML 1.1 knows (\n, \r\n,
-// \r, NEL, LS, PS), as validate's fuzz targets do: yaml.v3 counts lines by
-// them, so a problem may rightly be on line 2 of " \r0" (the first
-// crasher of this target, kept in testdata/fuzz/FuzzSettings).
-func lineBreaks(data []byte) []string {
-	var lines []string
-	start := 0
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		brk := 0
-		switch {
-		case r == '\r' && i+1 < len(data) && data[i+1] == '\n':
-			brk = 2
-		case r == '\n' || r == '\r':
-			brk = 1
-		case r == '\u0085' || r == '\u2028' || r == '\u2029':
-			brk = size
-		}
-		if brk > 0 {
-			lines = append(lines, string(data[start:i]))
-			i += brk
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(lines, string(data[start:]))
 }

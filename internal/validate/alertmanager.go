@@ -9,6 +9,8 @@ import (
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/alertmanager/template"
 	"gopkg.in/yaml.v3"
+
+	"github.com/investiq/investiq-mon/internal/files"
 )
 
 var (
@@ -65,7 +67,7 @@ func templatesReadable(f *file, root *yaml.Node, patterns []string, limit int64)
 	for i, p := range patterns {
 		matches, _ := filepath.Glob(p)
 		for _, m := range matches {
-			if _, err := checkReadable(m, limit); err != nil {
+			if _, err := files.CheckReadable(m, limit); err != nil {
 				line, col := nodePos(item(mapGet(root, "templates"), i))
 				if i >= len(items) {
 					line, col = 0, 0

@@ -16,6 +16,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/prometheus/exporter-toolkit/web"
 	"gopkg.in/yaml.v3"
+
+	"github.com/investiq/investiq-mon/internal/files"
 )
 
 var (
@@ -40,7 +42,7 @@ func checkCompose(f *file, opts Options) {
 	dotEnv := filepath.Join(dir, ".env")
 	hasDotEnv := fileExists(dotEnv)
 	if hasDotEnv {
-		data, err := readInput(dotEnv, maxFileSize(opts))
+		data, err := files.ReadBounded(dotEnv, maxFileSize(opts))
 		if err == nil {
 			var vals map[string]string
 			if vals, err = dotenv.Parse(bytes.NewReader(data)); err == nil {

@@ -7,13 +7,13 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/common/promslog"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"github.com/prometheus/prometheus/promql/parser"
 
+	"github.com/investiq/investiq-mon/internal/testutil"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -61,42 +61,10 @@ func seedFiles(f *testing.F, globs ...string) {
 	}
 }
 
-// lineBreaks splits data at every line break YAML 1.1 knows (\n, \r\n,
-// \r, NEL, LS, PS): yaml.v3 counts lines by them, so a position may
-// legitimately count a lone \r as a line.
-func lineBreaks(data []byte) [][]byte {
-	var lines [][]byte
-	start := 0
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		brk := 0
-		switch {
-		case r == '\r' && i+1 < len(data) && data[i+1] == '\n':
-			brk = 2
-		case r == '\n' || r == '\r':
-			brk = 1
-		case r == '\u0085' || r == '\u2028' || r == '\u2029':
-			brk = size
-		}
-		if brk > 0 {
-			lines = append(lines, data[start:i])
-			i += brk
-			start = i
-			continue
-		}
-		i += size
-	}
-	return append(lines, data[start:])
-}
-
 // checkPositions fails when a finding points outside the input.
 func checkPositions(t *testing.T, path string, data []byte, res *Result) {
 	t.Helper()
-	lines := lineBreaks(data)
-	longest := 0
-	for _, l := range lines {
-		longest = max(longest, len(l))
-	}
+	lines, longest := testutil.YAMLExtent(data)
 	for _, fd := range res.Findings {
 		if fd.Path != path {
 			t.Errorf("finding about %s, not the input %s: %s", fd.Path, path, fd)
@@ -110,8 +78,8 @@ func checkPositions(t *testing.T, path string, data []byte, res *Result) {
 			t.Errorf("negative position: %s", fd)
 		case fd.Line == 0 && fd.Col != 0:
 			t.Errorf("a column without a line: %+v", fd)
-		case fd.Line > len(lines):
-			t.Errorf("line %d past the input's %d lines: %s", fd.Line, len(lines), fd)
+		case fd.Line > lines:
+			t.Errorf("line %d past the input's %d lines: %s", fd.Line, lines, fd)
 		case fd.Line > 0 && fd.Col > longest+1:
 			t.Errorf("column %d past the input's longest line (%d bytes): %s", fd.Col, longest, fd)
 		}

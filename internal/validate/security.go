@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/exporter-toolkit/web"
 	"golang.org/x/crypto/bcrypt"
 	"gopkg.in/yaml.v3"
+
+	"github.com/investiq/investiq-mon/internal/files"
 )
 
 // secretField is a config field that holds a secret, and the *_file form
@@ -131,7 +133,7 @@ func checkWebConfig(f *file, opts Options) {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(f.path), p)
 		}
-		if _, err := checkReadable(p, maxFileSize(opts)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if _, err := files.CheckReadable(p, maxFileSize(opts)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			f.errorf(v.Line, v.Column, "web-config/invalid", "%s %s: %v", k.Value, v.Value, cleanPathErr(err))
 			refused = true
 		}

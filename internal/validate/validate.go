@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/spec"
 )
 
@@ -408,7 +409,7 @@ func checkFile(f *file, opts Options, own ownership) {
 	// An upstream loader that panics on a file (Alertmanager's does on a
 	// route list with an empty item) costs that file, not the run.
 	defer recoverAsFinding(f)
-	data, err := readInput(f.path, maxFileSize(opts))
+	data, err := files.ReadBounded(f.path, maxFileSize(opts))
 	if err != nil {
 		f.errorf(0, 0, "input/unreadable", "%s", cleanPathErr(err))
 		return
