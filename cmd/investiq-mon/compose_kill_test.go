@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"slices"
@@ -66,47 +65,6 @@ func composeMain() {
 	os.Exit(code)
 }
 
-func docker(args ...string) (string, error) {
-	out, err := exec.Command("docker", args...).CombinedOutput()
-	s := strings.TrimSpace(string(out))
-	if err != nil {
-		return s, fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, s)
-	}
-	return s, nil
-}
-
-// requireEngine skips (fails under CI=true) unless a Docker engine, the
-// compose plugin and the stack's images are there.
-func requireEngine(t *testing.T) {
-	t.Helper()
-	miss := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		miss("compose kill tests: no docker client on PATH")
-	}
-	if out, err := docker("info", "--format", "{{.ServerVersion}}"); err != nil {
-		miss("compose kill tests: no Docker engine (%s)", out)
-	}
-	if os.Getenv("DOCKER_CONFIG") == "" {
-		if abs, err := filepath.Abs(filepath.Join("..", "..", ".tools", "docker")); err == nil {
-			t.Setenv("DOCKER_CONFIG", abs)
-		}
-	}
-	if out, err := docker("compose", "version", "--short"); err != nil {
-		miss("compose kill tests: no docker compose plugin in DOCKER_CONFIG=%s (%s): run make docker-images", os.Getenv("DOCKER_CONFIG"), out)
-	}
-	for _, img := range []string{spec.Default().Images.Prometheus, spec.Default().Images.Alertmanager} {
-		if _, err := docker("image", "inspect", "--format", "{{.Id}}", img); err != nil {
-			miss("compose kill tests: image %s is not on the engine: run make docker-images", img)
-		}
-	}
-}
-
 // composeStack is the test's compose project, generated in dir.
 type composeStack struct {
 	t              *testing.T
@@ -117,7 +75,7 @@ type composeStack struct {
 }
 
 func newComposeStack(t *testing.T) *composeStack {
-	requireEngine(t)
+	testutil.RequireComposeEngine(t, "compose kill tests")
 	b := make([]byte, 4)
 	rand.Read(b)
 	c := &composeStack{t: t, project: "iqmon-kill-" + hex.EncodeToString(b)}
@@ -154,7 +112,7 @@ func (c *composeStack) container(svc string) string { return c.project + "-" + s
 // id is the container's id ("" when there is none); state its state and
 // health.
 func (c *composeStack) id(svc string) string {
-	out, err := docker("inspect", "--format", "{{.Id}}", c.container(svc))
+	out, err := testutil.Docker("inspect", "--format", "{{.Id}}", c.container(svc))
 	if err != nil {
 		return ""
 	}
@@ -162,14 +120,14 @@ func (c *composeStack) id(svc string) string {
 }
 
 func (c *composeStack) status(svc string) string {
-	out, _ := docker("inspect", "--format", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", c.container(svc))
+	out, _ := testutil.Docker("inspect", "--format", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", c.container(svc))
 	return out
 }
 
 // ls lists a directory inside a running container of the stack.
 func (c *composeStack) ls(svc, dir string) []string {
 	c.t.Helper()
-	out, err := docker("exec", c.container(svc), "ls", "-A", dir)
+	out, err := testutil.Docker("exec", c.container(svc), "ls", "-A", dir)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -178,7 +136,7 @@ func (c *composeStack) ls(svc, dir string) []string {
 
 // projectVolumes are the project's volumes.
 func (c *composeStack) projectVolumes() []string {
-	out, _ := docker("volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+c.project)
+	out, _ := testutil.Docker("volume", "ls", "-q", "--filter", "label=com.docker.compose.project="+c.project)
 	return strings.Fields(out)
 }
 
@@ -188,14 +146,14 @@ func (c *composeStack) projectVolumes() []string {
 func (c *composeStack) leftovers(containersToo bool) []string {
 	var out []string
 	if containersToo {
-		s, _ := docker("ps", "-a", "--filter", "label=com.docker.compose.project="+c.project, "--format", "container {{.Names}}")
+		s, _ := testutil.Docker("ps", "-a", "--filter", "label=com.docker.compose.project="+c.project, "--format", "container {{.Names}}")
 		out = append(out, strings.Fields(strings.ReplaceAll(s, "container ", "container:"))...)
 	}
 	for _, v := range c.projectVolumes() {
 		if containersToo {
 			out = append(out, "volume:"+v)
 		}
-		s, _ := docker("ps", "-a", "--filter", "volume="+v, "--format", "{{.Names}}")
+		s, _ := testutil.Docker("ps", "-a", "--filter", "volume="+v, "--format", "{{.Names}}")
 		for _, n := range strings.Fields(s) {
 			if !strings.HasPrefix(n, c.project+"-") {
 				out = append(out, "helper container:"+n)
@@ -203,7 +161,7 @@ func (c *composeStack) leftovers(containersToo bool) []string {
 		}
 	}
 	if containersToo {
-		if s, _ := docker("network", "ls", "-q", "--filter", "name=^"+c.project+"$"); s != "" {
+		if s, _ := testutil.Docker("network", "ls", "-q", "--filter", "name=^"+c.project+"$"); s != "" {
 			out = append(out, "network:"+c.project)
 		}
 	}
@@ -213,23 +171,23 @@ func (c *composeStack) leftovers(containersToo bool) []string {
 func (c *composeStack) cleanup() {
 	t := c.t
 	if t.Failed() {
-		if out, err := docker("compose", "-f", filepath.Join(c.dir, render.ComposeFile), "--profile", render.ComposeProfile, "logs", "--tail", "20"); err == nil {
+		if out, err := testutil.Docker("compose", "-f", filepath.Join(c.dir, render.ComposeFile), "--profile", render.ComposeProfile, "logs", "--tail", "20"); err == nil {
 			t.Logf("compose logs (end):\n%s", out)
 		}
 	}
 	c.cli("down", "--dir", c.dir, "--state", c.state, "--volumes")
 	for _, v := range c.projectVolumes() {
-		if ids, _ := docker("ps", "-aq", "--filter", "volume="+v); ids != "" {
-			docker(append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
+		if ids, _ := testutil.Docker("ps", "-aq", "--filter", "volume="+v); ids != "" {
+			testutil.Docker(append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
 		}
 	}
-	if ids, _ := docker("ps", "-aq", "--filter", "label=com.docker.compose.project="+c.project); ids != "" {
-		docker(append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
+	if ids, _ := testutil.Docker("ps", "-aq", "--filter", "label=com.docker.compose.project="+c.project); ids != "" {
+		testutil.Docker(append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
 	}
 	if vols := c.projectVolumes(); len(vols) > 0 {
-		docker(append([]string{"volume", "rm", "-f"}, vols...)...)
+		testutil.Docker(append([]string{"volume", "rm", "-f"}, vols...)...)
 	}
-	docker("network", "rm", c.project)
+	testutil.Docker("network", "rm", c.project)
 	if left := c.leftovers(true); len(left) > 0 {
 		t.Errorf("cleanup left %v on the engine", left)
 	}
@@ -417,7 +375,7 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 	// and every 15 minutes: a graceful restart puts them in its volume,
 	// so the archives hold both servers' data and a restore swaps two
 	// volumes (restore:swapping is then one swapped, one not).
-	if _, err := docker("restart", c.container(spec.Alertmanager)); err != nil {
+	if _, err := testutil.Docker("restart", c.container(spec.Alertmanager)); err != nil {
 		t.Fatal(err)
 	}
 	wait(t, "healthy after the restart", func() bool { return c.healthy() == nil })
@@ -480,7 +438,7 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 	t.Run("docker kill during backup", func(t *testing.T) {
 		dir := t.TempDir()
 		r := start(t, "backup:snapshot-taken", "backup", "--dir", c.dir, "--state", c.state, "--output", filepath.Join(dir, "b.tar.gz"))
-		if _, err := docker("kill", c.container(spec.Alertmanager)); err != nil {
+		if _, err := testutil.Docker("kill", c.container(spec.Alertmanager)); err != nil {
 			t.Fatal(err)
 		}
 		r.resume(t)
@@ -497,13 +455,13 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 		}
 
 		// Killed between the probe and its turn, with --allow-partial.
-		if _, err := docker("start", c.container(spec.Alertmanager)); err != nil {
+		if _, err := testutil.Docker("start", c.container(spec.Alertmanager)); err != nil {
 			t.Fatal(err)
 		}
 		wait(t, "healthy again", func() bool { return c.healthy() == nil })
 		partial := filepath.Join(dir, "partial.tar.gz")
 		r = start(t, "backup:snapshot-taken", "backup", "--dir", c.dir, "--state", c.state, "--output", partial, "--allow-partial")
-		if _, err := docker("kill", c.container(spec.Alertmanager)); err != nil {
+		if _, err := testutil.Docker("kill", c.container(spec.Alertmanager)); err != nil {
 			t.Fatal(err)
 		}
 		r.resume(t)
@@ -539,7 +497,7 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 	t.Run("docker kill of prometheus during backup", func(t *testing.T) {
 		dir := t.TempDir()
 		r := start(t, "backup:snapshot-taken", "backup", "--dir", c.dir, "--state", c.state, "--output", filepath.Join(dir, "b.tar.gz"))
-		if _, err := docker("kill", c.container(spec.Prometheus)); err != nil {
+		if _, err := testutil.Docker("kill", c.container(spec.Prometheus)); err != nil {
 			t.Fatal(err)
 		}
 		r.resume(t)
@@ -576,7 +534,7 @@ func TestComposeKilledAtEachStep(t *testing.T) {
 	// from before the restore (markers there) from the archive's (none).
 	setMarkers := func(t *testing.T) {
 		for _, svc := range []string{spec.Prometheus, spec.Alertmanager} {
-			if _, err := docker("exec", c.container(svc), "sh", "-c", "echo old > /"+svc+"/iq-marker"); err != nil {
+			if _, err := testutil.Docker("exec", c.container(svc), "sh", "-c", "echo old > /"+svc+"/iq-marker"); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -37,54 +36,6 @@ import (
 // user would edit spec/investiq.go), so it runs beside anything else on
 // the engine, and every container, volume and network it made is removed
 // at the end; the images stay cached.
-
-// dockerOut runs the docker client and returns its trimmed output.
-func dockerOut(args ...string) (string, error) {
-	out, err := exec.Command("docker", args...).CombinedOutput()
-	s := strings.TrimSpace(string(out))
-	if err != nil {
-		return s, fmt.Errorf("docker %s: %v: %s", strings.Join(args, " "), err, s)
-	}
-	return s, nil
-}
-
-// requireComposeEngine skips (fails under CI=true) unless a Docker engine
-// answers, the compose plugin runs and the stack's images are built. When
-// DOCKER_CONFIG is unset it uses the plugin `make images` built.
-func requireComposeEngine(t *testing.T) {
-	t.Helper()
-	miss := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		miss("compose end-to-end: no docker client on PATH")
-	}
-	if out, err := dockerOut("info", "--format", "{{.ServerVersion}}"); err != nil {
-		miss("compose end-to-end: no Docker engine (docker info: %s)", firstLineOf(out))
-	}
-	if os.Getenv("DOCKER_CONFIG") == "" {
-		if abs, err := filepath.Abs(filepath.Join("..", "..", ".tools", "docker")); err == nil {
-			t.Setenv("DOCKER_CONFIG", abs)
-		}
-	}
-	if out, err := dockerOut("compose", "version", "--short"); err != nil {
-		miss("compose end-to-end: no docker compose plugin in DOCKER_CONFIG=%s (%s): run make images", os.Getenv("DOCKER_CONFIG"), firstLineOf(out))
-	}
-	for _, img := range []string{spec.Default().Images.Prometheus, spec.Default().Images.Alertmanager} {
-		if _, err := dockerOut("image", "inspect", "--format", "{{.Id}}", img); err != nil {
-			miss("compose end-to-end: image %s is not on the engine: run make images", img)
-		}
-	}
-}
-
-func firstLineOf(s string) string {
-	line, _, _ := strings.Cut(s, "\n")
-	return line
-}
 
 // composeRun is one compose stack of the test: its own project, network
 // and host ports.
@@ -142,7 +93,7 @@ func (c *composeRun) file() string { return filepath.Join(c.dir, render.ComposeF
 // containers, and its id (a recreated container has a new one).
 func (c *composeRun) container(service string) (id, health string) {
 	c.t.Helper()
-	out, err := dockerOut("inspect", "--format", "{{.Id}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", c.project+"-"+service)
+	out, err := testutil.Docker("inspect", "--format", "{{.Id}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", c.project+"-"+service)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -160,7 +111,7 @@ func (c *composeRun) leftovers() []string {
 		{"volume", "ls", "--filter", label, "--format", "volume {{.Name}}"},
 		{"network", "ls", "--filter", "name=^" + c.project + "$", "--format", "network {{.Name}}"},
 	} {
-		s, err := dockerOut(q...)
+		s, err := testutil.Docker(q...)
 		if err != nil {
 			c.t.Fatal(err)
 		}
@@ -175,25 +126,25 @@ func (c *composeRun) leftovers() []string {
 // whatever state a failed test left them in.
 func (c *composeRun) cleanup() {
 	if c.t.Failed() {
-		if out, err := dockerOut("compose", "-f", c.file(), "--profile", render.ComposeProfile, "logs", "--tail", "30"); err == nil {
+		if out, err := testutil.Docker("compose", "-f", c.file(), "--profile", render.ComposeProfile, "logs", "--tail", "30"); err == nil {
 			c.t.Logf("compose logs (end):\n%s", out)
 		}
 		c.t.Logf("CLI stderr:\n%s", c.stderr)
 	}
 	for _, n := range c.containerNames {
-		dockerOut("rm", "-f", "-v", n)
+		testutil.Docker("rm", "-f", "-v", n)
 	}
 	if _, err := os.Stat(c.file()); err == nil {
-		dockerOut("compose", "-f", c.file(), "--profile", render.ComposeProfile, "down", "--volumes", "--remove-orphans")
+		testutil.Docker("compose", "-f", c.file(), "--profile", render.ComposeProfile, "down", "--volumes", "--remove-orphans")
 	}
 	label := "label=com.docker.compose.project=" + c.project
-	if ids, _ := dockerOut("ps", "-aq", "--filter", label); ids != "" {
-		dockerOut(append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
+	if ids, _ := testutil.Docker("ps", "-aq", "--filter", label); ids != "" {
+		testutil.Docker(append([]string{"rm", "-f", "-v"}, strings.Fields(ids)...)...)
 	}
-	if vols, _ := dockerOut("volume", "ls", "-q", "--filter", label); vols != "" {
-		dockerOut(append([]string{"volume", "rm", "-f"}, strings.Fields(vols)...)...)
+	if vols, _ := testutil.Docker("volume", "ls", "-q", "--filter", label); vols != "" {
+		testutil.Docker(append([]string{"volume", "rm", "-f"}, strings.Fields(vols)...)...)
 	}
-	dockerOut("network", "rm", c.project)
+	testutil.Docker("network", "rm", c.project)
 	if left := c.leftovers(); len(left) > 0 {
 		c.t.Errorf("cleanup left %v on the engine", left)
 	}
@@ -222,7 +173,7 @@ func TestComposeEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compose end-to-end: several minutes on a real engine")
 	}
-	requireComposeEngine(t)
+	testutil.RequireComposeEngine(t, "compose end-to-end")
 	root := t.TempDir()
 	c := &composeRun{
 		t: t, project: randomProject(t),
@@ -360,7 +311,7 @@ exit 1
 	// the images' user; the data volumes belong to that user too.
 	wantPw := sha256.Sum256([]byte(env.StackPassword()))
 	for svc, data := range map[string]string{"prometheus": "/prometheus", "alertmanager": "/alertmanager"} {
-		out, err := dockerOut("exec", c.project+"-"+svc, "sh", "-c", "id -u; sha256sum < /run/secrets/stack_password; stat -c %u:%g "+data)
+		out, err := testutil.Docker("exec", c.project+"-"+svc, "sh", "-c", "id -u; sha256sum < /run/secrets/stack_password; stat -c %u:%g "+data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -369,7 +320,7 @@ exit 1
 			t.Errorf("%s: id, secret sum, data dir owner = %q, want 65534, the password's sha256, 65534:65534", svc, out)
 		}
 	}
-	if _, err := dockerOut("network", "inspect", c.project); err != nil {
+	if _, err := testutil.Docker("network", "inspect", c.project); err != nil {
 		t.Errorf("the stack's network: %v", err)
 	}
 
@@ -379,7 +330,7 @@ exit 1
 	// targets at the simulator is a change to a secret and to
 	// prometheus.yml: up recreates Alertmanager (compose alone would keep
 	// the old secret) and reloads Prometheus, which keeps running.
-	gw, err := dockerOut("network", "inspect", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", c.project)
+	gw, err := testutil.Docker("network", "inspect", "--format", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", c.project)
 	if err != nil || net.ParseIP(gw) == nil {
 		t.Fatalf("gateway of the stack's network: %q %v", gw, err)
 	}
@@ -433,7 +384,7 @@ exit 1
 	// Alertmanager's gossip is off (issue 18): a peer on the network
 	// cannot reach port 9094, and the stack's Alertmanager has no cluster.
 	amImage := spec.Default().Images.Alertmanager
-	if _, err := dockerOut("run", "-d", "--name", c.project+"-peer", "--network", c.project, amImage,
+	if _, err := testutil.Docker("run", "-d", "--name", c.project+"-peer", "--network", c.project, amImage,
 		"--config.file=/etc/alertmanager/alertmanager.yml", "--storage.path=/alertmanager",
 		"--cluster.peer=alertmanager:9094", "--cluster.peer-timeout=2s"); err != nil {
 		t.Fatal(err)
@@ -446,7 +397,7 @@ exit 1
 		}
 	}
 	for {
-		out, err := dockerOut("exec", c.project+"-peer", "wget", "-qO-", "http://localhost:9093/api/v2/status")
+		out, err := testutil.Docker("exec", c.project+"-peer", "wget", "-qO-", "http://localhost:9093/api/v2/status")
 		if err == nil && json.Unmarshal([]byte(out), &peerStatus) == nil && peerStatus.Cluster.Status == "ready" {
 			break
 		}
@@ -463,10 +414,10 @@ exit 1
 	if amStatus.Cluster.Status != "disabled" {
 		t.Errorf("the stack's Alertmanager cluster status %q, want disabled", amStatus.Cluster.Status)
 	}
-	if out, err := dockerOut("exec", c.project+"-peer", "sh", "-c", "nc -w 3 alertmanager 9094 </dev/null"); err == nil || !strings.Contains(out, "refused") {
+	if out, err := testutil.Docker("exec", c.project+"-peer", "sh", "-c", "nc -w 3 alertmanager 9094 </dev/null"); err == nil || !strings.Contains(out, "refused") {
 		t.Errorf("nc alertmanager 9094 from a container on the network: %v %s, want connection refused", err, out)
 	}
-	dockerOut("rm", "-f", "-v", c.project+"-peer")
+	testutil.Docker("rm", "-f", "-v", c.project+"-peer")
 
 	// 3. backup from the running containers, down with the volumes, up
 	// on empty volumes, restore: every sample and the silence are back.
@@ -578,7 +529,7 @@ exit 1
 	// messages, status --json, state.json, and the containers' command
 	// lines, environment and labels.
 	stateJSON, _ := os.ReadFile(filepath.Join(c.state, "state.json"))
-	inspect, err := dockerOut("inspect", "--format", "{{json .Config}}", c.project+"-prometheus", c.project+"-alertmanager")
+	inspect, err := testutil.Docker("inspect", "--format", "{{json .Config}}", c.project+"-prometheus", c.project+"-alertmanager")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func Find(name string) (string, error) {
 	if d := os.Getenv(EnvDir); d != "" {
 		dirs = append(dirs, d)
 	}
-	if root, ok := moduleRoot(); ok {
+	if root, ok := ModuleRoot(); ok {
 		dirs = append(dirs, filepath.Join(root, ".tools", "bin"))
 	}
 	for _, d := range dirs {
@@ -38,8 +38,9 @@ func Find(name string) (string, error) {
 	return "", fmt.Errorf("%s %w on PATH or in .tools/bin: run `make tools` in the investiq-mon checkout (builds the pinned versions), or install %s", name, ErrNotFound, name)
 }
 
-// moduleRoot walks up from the working directory to investiq-mon's go.mod.
-func moduleRoot() (string, bool) {
+// ModuleRoot walks up from the working directory to the investiq-mon
+// checkout (the folder holding tools/prometheus/go.mod).
+func ModuleRoot() (string, bool) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", false
