@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/investiq/investiq-mon/internal/proc"
 	"github.com/investiq/investiq-mon/internal/stack"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -154,6 +155,7 @@ func (d DockerFiles) run(ctx context.Context, args ...string) error {
 	ctx, cancel := stack.DockerContext(ctx, limit)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, d.docker(), args...)
+	proc.DieWithParent(cmd)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/investiq/investiq-mon/internal/proc"
 )
 
 // ResetWithCLI sets the admin password with Grafana's own CLI, run
@@ -43,6 +45,7 @@ func ResetWithCLI(ctx context.Context, execIn []string, password string) error {
 	for _, cmdline := range attempts {
 		args := append(slices.Clone(execIn[1:]), cmdline...)
 		cmd := exec.CommandContext(ctx, execIn[0], args...)
+		proc.DieWithParent(cmd)
 		cmd.Stdin = strings.NewReader(password + "\n")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out

@@ -195,7 +195,7 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	fmt.Fprintf(o.Out, "docker %s\n", strings.Join(args, " "))
 	upCtx, cancel := context.WithTimeout(ctx, o.Timeout+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput()
+	out, err := composeUp(upCtx, docker, args...)
 	if err != nil {
 		if waitTimedOut(upCtx, out) {
 			err = fmt.Errorf("%w after %s (docker compose up --wait-timeout): %v:\n%s", ErrTimeout, o.Timeout, err, strings.TrimSpace(string(out)))
@@ -234,7 +234,7 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 		if len(stale) > 0 {
 			args := upArgs(append([]string{"--force-recreate", "--no-deps"}, stale...)...)
 			fmt.Fprintf(o.Out, "recreating %s: secrets in .env changed since it was created\ndocker %s\n", strings.Join(stale, ", "), strings.Join(args, " "))
-			if out, err := exec.CommandContext(upCtx, docker, args...).CombinedOutput(); err != nil {
+			if out, err := composeUp(upCtx, docker, args...); err != nil {
 				if waitTimedOut(upCtx, out) {
 					return State{}, fmt.Errorf("%w after %s (docker compose up --force-recreate --wait-timeout): %v:\n%s", ErrTimeout, o.Timeout, err, strings.TrimSpace(string(out)))
 				}

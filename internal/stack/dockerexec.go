@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/investiq/investiq-mon/internal/proc"
 )
 
 // Every docker and docker compose call has a deadline. Without one, an
@@ -56,8 +58,21 @@ func shorten(args []string) []string {
 }
 
 // dockerCommand is exec.CommandContext bounded by DockerContext; call
-// the returned cancel once the command has run.
+// the returned cancel once the command has run. The docker client dies
+// with this process: a docker call of a killed run must not go on
+// beside the next one.
 func dockerCommand(ctx context.Context, limit time.Duration, docker string, args ...string) (*exec.Cmd, context.Context, context.CancelFunc) {
 	ctx, cancel := DockerContext(ctx, limit)
-	return exec.CommandContext(ctx, docker, args...), ctx, cancel
+	cmd := exec.CommandContext(ctx, docker, args...)
+	proc.DieWithParent(cmd)
+	return cmd, ctx, cancel
+}
+
+// composeUp runs `docker compose up` (bounded by ctx, which carries
+// --wait-timeout and a margin) and returns what it printed. Like every
+// docker call it dies with this process.
+func composeUp(ctx context.Context, docker string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, docker, args...)
+	proc.DieWithParent(cmd)
+	return cmd.CombinedOutput()
 }
