@@ -188,21 +188,6 @@ const dockerCopyTimeout = time.Hour
 // ErrDown is a component that does not answer.
 var ErrDown = errors.New("not running")
 
-// ComposeFiles reaches the compose stack's data volumes through its
-// containers, with the names and mounts of the spec's topology.
-func ComposeFiles(s *spec.Spec, docker, tempDir string) DockerFiles {
-	d := DockerFiles{
-		Docker: docker, TempDir: tempDir,
-		Containers: map[string]string{}, DataDirs: map[string]string{},
-		Images: map[string]string{}, Owners: map[string]string{},
-	}
-	for _, c := range s.Components() {
-		d.Containers[c.Name], d.DataDirs[c.Name] = c.Container, c.DataMount
-		d.Images[c.Name], d.Owners[c.Name] = c.Image, c.Owner
-	}
-	return d
-}
-
 // DataStore is where a backend keeps the components' data: read by a
 // backup, replaced by a restore.
 type DataStore interface {

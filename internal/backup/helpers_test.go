@@ -26,6 +26,8 @@ import (
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
+
+	"github.com/investiq/investiq-mon/spec"
 )
 
 // testKey signs the archives the tests write; testTrust checks them.
@@ -376,4 +378,20 @@ func (d DockerFiles) Start(ctx context.Context, component string) error {
 		return fmt.Errorf("%s: no container configured", component)
 	}
 	return d.run(ctx, "start", c)
+}
+
+// ComposeFiles reaches the compose stack's data volumes through its
+// containers, with the names and mounts of the spec's topology, as
+// FilesOf does from the compose backend (tests build it without one).
+func ComposeFiles(s *spec.Spec, docker, tempDir string) DockerFiles {
+	d := DockerFiles{
+		Docker: docker, TempDir: tempDir,
+		Containers: map[string]string{}, DataDirs: map[string]string{},
+		Images: map[string]string{}, Owners: map[string]string{},
+	}
+	for _, c := range s.Components() {
+		d.Containers[c.Name], d.DataDirs[c.Name] = c.Container, c.DataMount
+		d.Images[c.Name], d.Owners[c.Name] = c.Image, c.Owner
+	}
+	return d
 }
