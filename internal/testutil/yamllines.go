@@ -31,3 +31,17 @@ func YAMLExtent(data []byte) (lines, longest int) {
 	}
 	return lines + 1, max(longest, len(data)-start)
 }
+
+// NewlineExtent is YAMLExtent for formats that break lines at \n only,
+// as JSON's positions are counted (a raw \r sits inside a line there).
+func NewlineExtent(data []byte) (lines, longest int) {
+	start := 0
+	for i, b := range data {
+		if b == '\n' {
+			lines++
+			longest = max(longest, i-start)
+			start = i + 1
+		}
+	}
+	return lines + 1, max(longest, len(data)-start)
+}

@@ -21,3 +21,20 @@ func TestYAMLExtent(t *testing.T) {
 		}
 	}
 }
+
+func TestNewlineExtent(t *testing.T) {
+	for _, tc := range []struct {
+		in             string
+		lines, longest int
+	}{
+		{"", 1, 0},
+		{"\"\r0", 1, 3},
+		{"ab\ncde\n", 3, 3},
+		{"a\r\nb", 2, 2},
+	} {
+		lines, longest := NewlineExtent([]byte(tc.in))
+		if lines != tc.lines || longest != tc.longest {
+			t.Errorf("NewlineExtent(%q) = %d lines, longest %d; want %d, %d", tc.in, lines, longest, tc.lines, tc.longest)
+		}
+	}
+}

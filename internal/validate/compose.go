@@ -318,15 +318,21 @@ func locateSubstring(root *yaml.Node, s string) (int, int) {
 
 // propertiesRE matches the schema's list of unknown keys, which compose
 // builds from a map: the same file could list them in another order on
-// the next run (found by FuzzCompose).
-var propertiesRE = regexp.MustCompile(`additional properties ((?:'[^']*'(?:, )?)+) not allowed`)
+// the next run (found by FuzzCompose). A key is quoted with its own
+// quotes and backslashes escaped (a key n'10 is 'n\'10'), and may hold
+// ", " itself (found by FuzzCompose's next run).
+var (
+	propertyRE   = `'(?:[^'\\]|\\.)*'`
+	propertiesRE = regexp.MustCompile(`additional properties ((?:` + propertyRE + `(?:, )?)+) not allowed`)
+	propertyOne  = regexp.MustCompile(propertyRE)
+)
 
 // sortedProperties puts every such list in sorted order, so one file
 // always gets the same finding.
 func sortedProperties(msg string) string {
 	return propertiesRE.ReplaceAllStringFunc(msg, func(m string) string {
 		list := propertiesRE.FindStringSubmatch(m)[1]
-		items := strings.Split(list, ", ")
+		items := propertyOne.FindAllString(list, -1)
 		slices.Sort(items)
 		return strings.Replace(m, list, strings.Join(items, ", "), 1)
 	})
