@@ -65,6 +65,15 @@ func checkCompose(f *file, opts Options) {
 			}
 		})
 	}
+	// compose-go stops at the first service that is not a mapping, found
+	// by walking a Go map: the next run could name another one (found by
+	// FuzzCompose). Each is reported here instead, in the file's order.
+	if bad := nonMappingServices(root); len(bad) > 0 {
+		for _, b := range bad {
+			f.errorf(b.node.Line, b.node.Column, "compose/invalid", "%s.%s must be a mapping (a null entry is allowed)", b.section, b.name)
+		}
+		return
+	}
 	project, err := load()
 	// A required variable that is unset is no verdict on the file: retry
 	// with stand-ins so everything else gets checked. Such variables exist
@@ -336,4 +345,39 @@ func sortedProperties(msg string) string {
 		slices.Sort(items)
 		return strings.Replace(m, list, strings.Join(items, ", "), 1)
 	})
+}
+
+type badEntry struct {
+	section, name string
+	node          *yaml.Node
+}
+
+// nonMappingServices lists, in document order, the entries of services
+// (and jobs) whose value is neither a mapping nor null: compose-go refuses
+// each with "services.NAME must be a mapping".
+func nonMappingServices(root *yaml.Node) []badEntry {
+	var out []badEntry
+	for _, section := range []string{"services", "jobs"} {
+		m := mapGet(root, section)
+		if m != nil && m.Kind == yaml.AliasNode {
+			m = m.Alias
+		}
+		if m == nil || m.Kind != yaml.MappingNode {
+			continue
+		}
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			k, v := m.Content[i], m.Content[i+1]
+			if k.Value == "<<" {
+				continue
+			}
+			if v.Kind == yaml.AliasNode && v.Alias != nil {
+				v = v.Alias
+			}
+			if v.Kind == yaml.MappingNode || (v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
+				continue
+			}
+			out = append(out, badEntry{section, k.Value, k})
+		}
+	}
+	return out
 }
