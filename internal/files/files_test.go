@@ -2,9 +2,12 @@ package files_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -143,5 +146,43 @@ func TestSyncWritesOnlyWhatChanged(t *testing.T) {
 	again, err := files.Sync(dir, want)
 	if err != nil || len(again) != 0 {
 		t.Errorf("a second Sync wrote %d files (%v), want none", len(again), err)
+	}
+}
+
+// ReadBounded reads regular files up to the limit and refuses the rest
+// by what they are, without blocking on a FIFO that has no writer.
+func TestReadBounded(t *testing.T) {
+	dir := t.TempDir()
+	small := filepath.Join(dir, "small")
+	if err := os.WriteFile(small, []byte("12345"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := files.ReadBounded(small, 5); err != nil || string(data) != "12345" {
+		t.Errorf("at the limit: %q, %v", data, err)
+	}
+	if _, err := files.ReadBounded(small, 4); !errors.Is(err, files.ErrTooLarge) {
+		t.Errorf("past the limit: %v, want ErrTooLarge", err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := files.ReadBounded(fifo, 5); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, files.ErrNotRegular) || !strings.Contains(err.Error(), "a named pipe") {
+			t.Errorf("FIFO: %v, want ErrNotRegular naming a named pipe", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadBounded blocked on a FIFO with no writer")
+	}
+	for p, what := range map[string]string{dir: "a directory", "/dev/zero": "a character device"} {
+		if _, err := files.ReadBounded(p, 5); !errors.Is(err, files.ErrNotRegular) || !strings.Contains(err.Error(), what) {
+			t.Errorf("%s: %v, want ErrNotRegular naming %s", p, err, what)
+		}
+	}
+	if _, err := files.ReadBounded(filepath.Join(dir, "missing"), 5); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing file: %v, want ErrNotExist", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"syscall"
 )
 
 var (
@@ -24,13 +25,20 @@ func CheckReadable(path string, limit int64) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w (%s): only regular files are read", ErrNotRegular, modeName(fi.Mode()))
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%w: %d bytes, past the %s limit", ErrTooLarge, fi.Size(), SizeName(limit))
+	if err := checkInfo(fi, limit); err != nil {
+		return nil, err
 	}
 	return fi, nil
+}
+
+func checkInfo(fi fs.FileInfo, limit int64) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%w (%s): only regular files are read", ErrNotRegular, modeName(fi.Mode()))
+	}
+	if fi.Size() > limit {
+		return fmt.Errorf("%w: %d bytes, past the %s limit", ErrTooLarge, fi.Size(), SizeName(limit))
+	}
+	return nil
 }
 
 // ReadBounded reads a regular file of at most limit bytes: every reader
@@ -40,14 +48,25 @@ func CheckReadable(path string, limit int64) (fs.FileInfo, error) {
 // well as for the size stat reports, so a file that grows meanwhile is
 // cut off at limit+1 bytes.
 func ReadBounded(path string, limit int64) ([]byte, error) {
-	if _, err := CheckReadable(path, limit); err != nil {
-		return nil, err
-	}
-	fd, err := os.Open(path)
+	// O_NONBLOCK: opening a FIFO for reading would wait for a writer.
+	// The checks are made on what was opened, so a path swapped for a
+	// FIFO or device after a look at it is refused all the same.
+	fd, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
+		// A socket cannot be opened at all: say what it is.
+		if _, serr := CheckReadable(path, limit); serr != nil && !errors.Is(serr, fs.ErrNotExist) {
+			return nil, serr
+		}
 		return nil, err
 	}
 	defer fd.Close()
+	fi, err := fd.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkInfo(fi, limit); err != nil {
+		return nil, err
+	}
 	data, err := io.ReadAll(io.LimitReader(fd, limit+1))
 	if err != nil {
 		return nil, err

@@ -288,8 +288,7 @@ func keyLine(p, key string) int {
 		return 0
 	}
 	for i, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimPrefix(strings.TrimSpace(line), "export ")
-		if k, _, ok := strings.Cut(line, "="); ok && strings.TrimSpace(k) == key {
+		if m := lineKey.FindStringSubmatch(line); m != nil && m[1] == key {
 			return i + 1
 		}
 	}

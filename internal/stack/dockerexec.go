@@ -68,11 +68,11 @@ func dockerCommand(ctx context.Context, limit time.Duration, docker string, args
 	return cmd, ctx, cancel
 }
 
-// composeUp runs `docker compose up` (bounded by ctx, which carries
-// --wait-timeout and a margin) and returns what it printed. Like every
-// docker call it dies with this process.
+// composeUp runs `docker compose up` and returns what it printed. ctx
+// carries --wait-timeout and a margin, so its deadline, not
+// DockerStopTimeout, bounds the call.
 func composeUp(ctx context.Context, docker string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, docker, args...)
-	proc.DieWithParent(cmd)
+	cmd, _, cancel := dockerCommand(ctx, DockerStopTimeout, docker, args...)
+	defer cancel()
 	return cmd.CombinedOutput()
 }
