@@ -201,7 +201,7 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 	if env.Get(BackupKeyEnv) == "" {
 		k, err := NewKey()
 		if err != nil {
-			return res, err
+			return res, fmt.Errorf("%s: %w", p, err)
 		}
 		set[BackupKeyEnv] = k
 	}
@@ -212,7 +212,7 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 		v := ""
 		if sec.Generated {
 			if v, err = NewPassword(); err != nil {
-				return res, err
+				return res, fmt.Errorf("%s: %w", p, err)
 			}
 		}
 		set[sec.Env] = v
@@ -258,6 +258,21 @@ func Ensure(dir string, s *spec.Spec) (Result, error) {
 		res.Updated = orderedKeys(s, set)
 	}
 	return res, env.update(s, set, res.Created)
+}
+
+// CheckExisting refuses an existing dir/.env that Ensure would refuse
+// (unreadable, or with another stack user), and says nothing of a
+// missing one. generate and up run it before they write any file, so a
+// refused run leaves the files as they were.
+func CheckExisting(dir string, s *spec.Spec) error {
+	env, err := Load(dir)
+	if errors.Is(err, ErrNoEnv) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return checkStackUser(env, s)
 }
 
 // checkStackUser refuses a .env whose INVESTIQ_STACK_USER is not the
@@ -321,7 +336,7 @@ var lineKey = regexp.MustCompile(`^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=
 func (e *Env) update(s *spec.Spec, set map[string]string, fresh bool) error {
 	for k, v := range set {
 		if err := CheckValue(v); err != nil {
-			return fmt.Errorf("%s: %w", k, err)
+			return fmt.Errorf("%s: %s: %w", e.Path, k, err)
 		}
 	}
 	want := maps.Clone(e.vals)

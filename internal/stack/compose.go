@@ -17,6 +17,7 @@ import (
 
 	"github.com/investiq/investiq-mon/internal/files"
 	"github.com/investiq/investiq-mon/internal/render"
+	"github.com/investiq/investiq-mon/internal/secrets"
 	"github.com/investiq/investiq-mon/internal/testhook"
 	"github.com/investiq/investiq-mon/spec"
 )
@@ -154,6 +155,10 @@ func upCompose(ctx context.Context, o Options) (State, error) {
 	// servers reloaded them left their names in the state: the files now
 	// match the spec, so only that record says the servers still run the
 	// old ones (composepending.go).
+	// A .env that ensureEnv will refuse stops up before a file is written.
+	if err := secrets.CheckExisting(o.Dir, s); err != nil {
+		return State{}, err
+	}
 	prev, prevErr := o.Layout.LoadState()
 	changed, err := ensureGenerated(ctx, o, s, func(comps map[string]bool) error { return markReload(o.Layout, prev, prevErr, comps) })
 	if err != nil {

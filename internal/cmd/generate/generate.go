@@ -145,6 +145,13 @@ func generateRun(opts *Options) error {
 		return nil
 	}
 
+	// A .env that Ensure will refuse stops the run before any file is
+	// written.
+	if opts.Target != TargetKubernetes {
+		if err := secrets.CheckExisting(opts.Out, s); err != nil {
+			return err
+		}
+	}
 	toWrite, err := files.Sync(opts.Out, rendered)
 	if err != nil {
 		return err
@@ -164,9 +171,9 @@ func generateRun(opts *Options) error {
 		io.Infof("created %s: the stack's settings, every one at its default and commented out; edit it and commit it", settings.Path(opts.Out))
 	}
 
-	res, err := secrets.Ensure(opts.Out, s)
+	res, err := secrets.Ensure(opts.Out, s) // its errors name .env
 	if err != nil {
-		return fmt.Errorf("%s: %w", filepath.Join(opts.Out, secrets.FileName), err)
+		return err
 	}
 	envPath := res.Path
 	switch {
